@@ -1,0 +1,105 @@
+"""Reading configuration from the environment, failing loudly on values that make no sense.
+
+Start-up stops with `ImproperlyConfigured` and a message saying which variable is wrong and
+what it should look like, rather than running half-configured.
+"""
+
+import json
+import os
+from typing import Any
+from urllib.parse import urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value; use 1 or 0.")
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_json(name: str, default: Any) -> Any:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}.") from exc
+
+
+def database_config(url: str | None, sqlite_path: str) -> dict[str, Any]:
+    """SQLite (the embedded default) or PostgreSQL from a postgres:// URL."""
+    if not url:
+        return sqlite_config(sqlite_path)
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return sqlite_config(parsed.path or sqlite_path)
+    if parsed.scheme not in {"postgres", "postgresql"}:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL has the scheme {parsed.scheme or '(none)'!r}; Studyhall runs on "
+            "PostgreSQL (postgres://user:password@host:5432/name) or SQLite (leave it unset)."
+        )
+    if not parsed.hostname or not parsed.path.strip("/"):
+        raise ImproperlyConfigured(
+            "DATABASE_URL needs a host and a database name, like "
+            "postgres://postgres@127.0.0.1:5432/studyhall."
+        )
+    import dj_database_url
+
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}.") from exc
+    return dict(config)
+
+
+def sqlite_config(path: str) -> dict[str, Any]:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        "OPTIONS": {
+            # Writers queue for the lock at BEGIN instead of failing mid-transaction, which is
+            # what makes select_for_update-style money paths safe on SQLite too.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+def channel_layers_config(url: str | None) -> dict[str, Any]:
+    """In-memory channel layer by default; Redis when REDIS_URL is set (several workers)."""
+    if not url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    parsed = urlparse(url)
+    if parsed.scheme not in {"redis", "rediss"} or not parsed.hostname:
+        raise ImproperlyConfigured(
+            f"REDIS_URL={url!r} is not a Redis address; use redis://127.0.0.1:6379/0."
+        )
+    try:
+        parsed.port  # noqa: B018 - reading it validates the port number
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"REDIS_URL has a bad port: {exc}.") from exc
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [url]},
+        }
+    }

@@ -1,0 +1,50 @@
+"""Who may see and act on a session.
+
+Someone outside the session's organization gets 404 (the session does not exist for them);
+a member of the organization without the right relation to the session gets 403.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from studyhall.accounts.models import User
+from studyhall.core.errors import Forbidden, NotFound
+from studyhall.orgs.models import Role
+from studyhall.orgs.selectors import roles_of
+from studyhall.tutoring.models import Session
+
+
+def _find(session_id: object, queryset: QuerySet[Session] | None = None) -> Session:
+    if isinstance(session_id, bool) or not isinstance(session_id, int) or session_id <= 0:
+        raise NotFound("There is no such session.")
+    qs = queryset if queryset is not None else Session.objects.all()
+    session = qs.select_related("organization", "course", "tutor").filter(pk=session_id).first()
+    if session is None:
+        raise NotFound("There is no such session.")
+    return session
+
+
+def access_session(
+    actor: User, session_id: object, *, queryset: QuerySet[Session] | None = None
+) -> Session:
+    """The session, if the actor may see it: its tutor, a participant, an admin of its
+    organization, or a support agent."""
+    session = _find(session_id, queryset)
+    if actor.is_support_agent or session.tutor_id == actor.pk:
+        return session
+    roles = roles_of(actor, session.organization_id)
+    if not roles and not session.participants.filter(user=actor).exists():
+        raise NotFound("There is no such session.")
+    if Role.ADMIN in roles or session.participants.filter(user=actor).exists():
+        return session
+    raise Forbidden("You are not part of this session.")
+
+
+def is_org_admin(actor: User, session: Session) -> bool:
+    return Role.ADMIN in roles_of(actor, session.organization_id)
+
+
+def require_tutor(actor: User, session: Session, *, action: str) -> None:
+    if session.tutor_id != actor.pk:
+        raise Forbidden(f"Only the session's tutor can {action}.")

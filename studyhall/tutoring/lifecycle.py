@@ -1,0 +1,63 @@
+"""The one table of allowed session status moves. Every status change goes through `move`."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from studyhall.core.errors import Conflict
+from studyhall.tutoring.models import Session, Status
+
+S = Status
+ALLOWED_MOVES: frozenset[tuple[str, str]] = frozenset(
+    {
+        # A request: the tutor answers it, or either side calls it off.
+        (S.REQUESTED, S.SCHEDULED),
+        (S.REQUESTED, S.DECLINED),
+        (S.REQUESTED, S.CANCELED),
+        (S.REQUESTED, S.MISSED),
+        # An invitation: students answer; once nobody is left pending it is settled.
+        (S.INVITED, S.SCHEDULED),
+        (S.INVITED, S.DECLINED),
+        (S.INVITED, S.CANCELED),
+        (S.INVITED, S.MISSED),
+        (S.INVITED, S.STARTING),
+        (S.INVITED, S.IN_PROGRESS),
+        (S.SCHEDULED, S.INVITED),
+        (S.SCHEDULED, S.DECLINED),
+        (S.SCHEDULED, S.CANCELED),
+        (S.SCHEDULED, S.MISSED),
+        (S.SCHEDULED, S.STARTING),
+        (S.SCHEDULED, S.IN_PROGRESS),
+        (S.SCHEDULED, S.COMPLETED),
+        # The online classroom.
+        (S.STARTING, S.IN_PROGRESS),
+        (S.STARTING, S.SCHEDULED),
+        (S.STARTING, S.COMPLETED),
+        (S.IN_PROGRESS, S.STARTING),
+        (S.IN_PROGRESS, S.COMPLETED),
+    }
+)
+TERMINAL = frozenset({S.COMPLETED, S.CANCELED, S.DECLINED, S.MISSED})
+# Before anyone has met: the states in which participants' answers decide the status.
+PENDING = frozenset({S.REQUESTED, S.INVITED, S.SCHEDULED})
+# The states from which a session may be completed (rule 2 then checks its participants).
+COMPLETABLE = frozenset({S.INVITED, S.SCHEDULED, S.STARTING, S.IN_PROGRESS})
+
+
+def can_move(current: str, target: str) -> bool:
+    return (current, target) in ALLOWED_MOVES
+
+
+def move(session: Session, target: Status) -> None:
+    """Change the status in memory (the service saves); refuse moves the table does not allow."""
+    if session.status == target:
+        return
+    if not can_move(session.status, target):
+        raise Conflict(
+            f"A session that is {Status(session.status).label.lower()} cannot become "
+            f"{target.label.lower()}.",
+            code="invalid_transition",
+        )
+    session.status = target
+    if target in TERMINAL:
+        session.ended_at = timezone.now()

@@ -1,0 +1,159 @@
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+
+from studyhall.tutoring.rules import DURATION_CHOICES
+
+
+class Mode(models.TextChoices):
+    ONLINE = "online", "Online"
+    IN_PERSON = "in_person", "In person"
+
+
+class Status(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    INVITED = "invited", "Invited"
+    SCHEDULED = "scheduled", "Scheduled"
+    STARTING = "starting", "Starting"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELED = "canceled", "Canceled"
+    DECLINED = "declined", "Declined"
+    MISSED = "missed", "Missed"
+
+
+class Origin(models.TextChoices):
+    REQUEST = "request", "Requested by a student"
+    INVITATION = "invitation", "Invitation from the tutor"
+
+
+class Session(models.Model):
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.PROTECT, related_name="sessions"
+    )
+    course = models.ForeignKey("orgs.Course", on_delete=models.PROTECT, related_name="sessions")
+    tutor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tutored_sessions"
+    )
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    location = models.CharField(max_length=200, blank=True)
+    scheduled_start = models.DateTimeField(db_index=True)
+    planned_minutes = models.PositiveSmallIntegerField()
+    notes = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, db_index=True)
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Set by the online classroom: when the call first began and when its last person left.
+    call_started_at = models.DateTimeField(null=True, blank=True)
+    call_ended_at = models.DateTimeField(null=True, blank=True)
+    canceled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancel_reason = models.TextField(blank=True)
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was completed, canceled, declined or missed."
+    )
+
+    class Meta:
+        ordering = ["scheduled_start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(planned_minutes__in=DURATION_CHOICES),
+                name="session_planned_minutes_5_to_90_step_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="session_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(mode__in=Mode.values), name="session_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(mode=Mode.IN_PERSON, location=""),
+                name="in_person_session_has_location",
+            ),
+        ]
+        indexes = [models.Index(fields=["tutor", "scheduled_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.course.code} with {self.tutor} at {self.scheduled_start:%Y-%m-%d %H:%M}"
+
+    @property
+    def scheduled_end(self) -> datetime:
+        return self.scheduled_start + timedelta(minutes=self.planned_minutes)
+
+    @property
+    def is_online(self) -> bool:
+        return self.mode == Mode.ONLINE
+
+
+class ParticipantState(models.TextChoices):
+    INVITED = "invited", "Invited"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    REMOVED = "removed", "Removed"
+
+
+class Participant(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="participations"
+    )
+    state = models.CharField(max_length=16, choices=ParticipantState.choices)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="one_participant_row"),
+            models.CheckConstraint(
+                condition=models.Q(state__in=ParticipantState.values),
+                name="participant_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.state})"
+
+
+class Completion(models.Model):
+    """The tutor's log of a session: time, recap, and the earning it paid."""
+
+    session = models.OneToOneField(Session, on_delete=models.PROTECT, related_name="completion")
+    minutes = models.PositiveSmallIntegerField()
+    topics_covered = models.TextField()
+    tutee_progress = models.TextField()
+    next_steps = models.TextField()
+    hourly_rate_cents = models.BigIntegerField()
+    earning = models.OneToOneField(
+        "ledger.Transfer", on_delete=models.PROTECT, related_name="completion"
+    )
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    on_behalf_reason = models.TextField(
+        blank=True, help_text="Why a support agent logged this session for the tutor."
+    )
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(minutes__in=DURATION_CHOICES),
+                name="completion_minutes_5_to_90_step_5",
+            ),
+            models.UniqueConstraint(
+                fields=["completed_by", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="one_completion_per_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Completion of session {self.session_id}: {self.minutes} min"

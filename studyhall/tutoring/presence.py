@@ -1,0 +1,40 @@
+"""The hook the completion service uses to ask who else is still in the online call.
+
+The classroom provides the real implementation; `STUDYHALL_CALL_PRESENCE` names the class.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+from django.test.signals import setting_changed
+from django.utils.module_loading import import_string
+
+
+class CallPresence(Protocol):
+    def user_ids_in_call(self, session_id: int) -> set[int]:
+        """The users currently present in the session's online call."""
+        ...
+
+
+class NoCallPresence:
+    """No classroom yet: nobody is ever in a call."""
+
+    def user_ids_in_call(self, session_id: int) -> set[int]:
+        return set()
+
+
+@cache
+def call_presence() -> CallPresence:
+    presence: CallPresence = import_string(settings.STUDYHALL_CALL_PRESENCE)()
+    return presence
+
+
+def _forget_presence_on_settings_change(*, setting: str, **_: object) -> None:
+    if setting == "STUDYHALL_CALL_PRESENCE":
+        call_presence.cache_clear()
+
+
+setting_changed.connect(_forget_presence_on_settings_change)

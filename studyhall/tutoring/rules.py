@@ -1,0 +1,140 @@
+"""The precise completion rules as pure functions, so they are easy to test at every boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from studyhall.core.errors import InvalidInput, RuleViolation
+from studyhall.core.text import clean_text, collapse_whitespace
+
+MIN_MINUTES = 5
+MAX_MINUTES = 90
+MINUTE_STEP = 5
+DURATION_CHOICES = list(range(MIN_MINUTES, MAX_MINUTES + 1, MINUTE_STEP))
+RECAP_ANSWER_MAX_CHARS = 4000
+
+RECAP_PROMPTS = {
+    "topics_covered": "Topics covered",
+    "tutee_progress": "How your tutee did",
+    "next_steps": "Next steps",
+}
+
+
+def duration_label(minutes: int) -> str:
+    """5 min … 55 min, 1 h, 1 h 5 min … 1 h 30 min."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" if not rest else f"{hours} h {rest} min"
+
+
+DURATION_OPTIONS = [(m, duration_label(m)) for m in DURATION_CHOICES]
+
+
+def check_duration(minutes: object, *, what: str = "The time spent") -> int:
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes not in DURATION_CHOICES:
+        shown = minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else "that"
+        raise RuleViolation(
+            f"{what} must be one of 5, 10, 15 … 90 minutes (5-minute steps, at most 1 h 30 min); "
+            f"{shown} is not. If the real time falls between two choices, round up.",
+            code="invalid_duration",
+        )
+    return minutes
+
+
+def round_up_to_choice(minutes: float) -> int:
+    """A measured time rounded up to the next 5 minutes, at least 5 and capped at 90."""
+    steps = -(-int(max(minutes, 0) * 1000) // (MINUTE_STEP * 1000))
+    return min(max(steps * MINUTE_STEP, MIN_MINUTES), MAX_MINUTES)
+
+
+@dataclass(frozen=True)
+class Recap:
+    topics_covered: str
+    tutee_progress: str
+    next_steps: str
+
+    def answers(self) -> dict[str, str]:
+        return {
+            "topics_covered": self.topics_covered,
+            "tutee_progress": self.tutee_progress,
+            "next_steps": self.next_steps,
+        }
+
+    @property
+    def counted_chars(self) -> int:
+        return recap_length(self.answers())
+
+
+def recap_length(answers: dict[str, str]) -> int:
+    """The three answers' characters together, each trimmed with white-space runs as one."""
+    return sum(len(collapse_whitespace(answers.get(key, "") or "")) for key in RECAP_PROMPTS)
+
+
+def check_recap(answers: dict[str, object], *, min_chars: int) -> Recap:
+    cleaned: dict[str, str] = {}
+    for key, label in RECAP_PROMPTS.items():
+        value = answers.get(key)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise InvalidInput(f"“{label}” must be text.", field=key)
+        cleaned[key] = clean_text(value, field=label, max_length=RECAP_ANSWER_MAX_CHARS)
+    missing = [RECAP_PROMPTS[key] for key, value in cleaned.items() if not value]
+    if missing:
+        raise RuleViolation(
+            f"Answer every recap prompt; {_join(missing)} {'is' if len(missing) == 1 else 'are'} "
+            "empty.",
+            code="recap_incomplete",
+            missing=[key for key, value in cleaned.items() if not value],
+        )
+    length = recap_length(cleaned)
+    if length < min_chars:
+        raise RuleViolation(
+            f"Your recap has {length} characters; it needs at least {min_chars} "
+            f"({min_chars - length} more). Two complete sentences are usually plenty.",
+            code="recap_too_short",
+            characters=length,
+            required=min_chars,
+        )
+    return Recap(**cleaned)
+
+
+def _join(words: list[str]) -> str:
+    quoted = [f"“{word}”" for word in words]
+    if len(quoted) == 1:
+        return quoted[0]
+    return ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def completable_from(*, scheduled_start: datetime, call_started_at: datetime | None) -> datetime:
+    """Rule 3: from the scheduled start, or from when the online call began if earlier."""
+    if call_started_at is not None and call_started_at < scheduled_start:
+        return call_started_at
+    return scheduled_start
+
+
+def completion_deadline(
+    *, scheduled_end: datetime, call_ended_at: datetime | None, grace_hours: int
+) -> datetime:
+    """Rule 8: grace hours after the later of the scheduled end and the call's end."""
+    ended = scheduled_end
+    if call_ended_at is not None and call_ended_at > ended:
+        ended = call_ended_at
+    return ended + timedelta(hours=grace_hours)
+
+
+def describe_span(delta: timedelta) -> str:
+    """'31 hours', '45 minutes', '3 days' — for countdowns and 'closed N ago'."""
+    seconds = max(int(delta.total_seconds()), 0)
+    minutes = seconds // 60
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 60:
+        return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    hours = minutes // 60
+    if hours < 48:
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    days = hours // 24
+    return f"{days} days"

@@ -1,0 +1,79 @@
+"""Emails about sessions, sent only after the transaction that changed the session commits.
+
+Callbacks take ids and read what was committed; `robust` keeps a mail-server hiccup from
+turning a committed change into an error page.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.db import transaction
+
+from studyhall.notifications.emails import send_templated
+from studyhall.tutoring.models import ParticipantState, Session
+
+EVENT_SUBJECTS = {
+    "invited": "You're invited to a tutoring session",
+    "requested": "A student requested a tutoring session",
+    "accepted": "A tutoring session was accepted",
+    "declined": "A tutoring session was declined",
+    "canceled": "A tutoring session was canceled",
+    "removed": "You were removed from a tutoring session",
+}
+
+
+def after_commit_send_recap(*, session_id: int) -> None:
+    transaction.on_commit(partial(send_recap_to_students, session_id), robust=True)
+
+
+def after_commit_session_event(*, session_id: int, event: str, actor_id: int) -> None:
+    transaction.on_commit(partial(send_session_event, session_id, event, actor_id), robust=True)
+
+
+def send_recap_to_students(session_id: int) -> int:
+    """The recap goes to each student who took part (everyone still accepted)."""
+    session = (
+        Session.objects.select_related("course", "tutor", "organization", "completion")
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None or not hasattr(session, "completion"):
+        return 0
+    students = [
+        p.user
+        for p in session.participants.select_related("user").filter(
+            state=ParticipantState.ACCEPTED
+        )
+    ]
+    return send_templated(
+        to=students,
+        subject=f"Recap of your {session.course.code} session with {session.tutor}",
+        template="tutoring/email/recap",
+        context={"session": session, "completion": session.completion},
+    )
+
+
+def send_session_event(session_id: int, event: str, actor_id: int) -> int:
+    """Tell everyone on the session but the person who acted what happened."""
+    session = (
+        Session.objects.select_related("course", "tutor", "organization")
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None or event not in EVENT_SUBJECTS:
+        return 0
+    people = [session.tutor] + [
+        p.user
+        for p in session.participants.select_related("user").exclude(
+            state=ParticipantState.DECLINED
+        )
+    ]
+    recipients = {u.pk: u for u in people if u.pk != actor_id}
+    actor = next((u for u in people if u.pk == actor_id), None)
+    return send_templated(
+        to=recipients.values(),
+        subject=EVENT_SUBJECTS[event],
+        template="tutoring/email/session_event",
+        context={"session": session, "event": event, "actor": actor},
+    )
