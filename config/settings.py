@@ -77,9 +77,7 @@ TEMPLATES = [
 
 VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {
-    "default": database_config(
-        os.environ.get("DATABASE_URL"), str(VAR_DIR / "studyhall.sqlite3")
-    )
+    "default": database_config(os.environ.get("DATABASE_URL"), str(VAR_DIR / "studyhall.sqlite3"))
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -15,9 +15,7 @@ def is_member(user: User, organization_id: int) -> bool:
 
 
 def has_role(user: User, organization_id: int, role: Role) -> bool:
-    return Membership.objects.filter(
-        user=user, organization_id=organization_id, role=role
-    ).exists()
+    return Membership.objects.filter(user=user, organization_id=organization_id, role=role).exists()
 
 
 def hourly_rate_cents(*, organization: Organization, tutor_id: int) -> int:

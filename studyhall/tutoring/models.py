@@ -139,7 +139,8 @@ class Completion(models.Model):
     on_behalf_reason = models.TextField(
         blank=True, help_text="Why a support agent logged this session for the tutor."
     )
-    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    # NULL, not "", when absent: the uniqueness constraint must ignore completions without one.
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

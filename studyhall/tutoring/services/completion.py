@@ -82,7 +82,9 @@ def complete_session(
         existing = Completion.objects.filter(session_id=session_id).first()
         if existing is not None and key is not None and existing.idempotency_key == key:
             return CompletionResult(existing, replayed=True)
-        raise Conflict("This session has already been completed.", code="already_completed")
+        raise Conflict(
+            "This session has already been completed.", code="already_completed"
+        ) from None
 
 
 def _complete(

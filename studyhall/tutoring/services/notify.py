@@ -42,9 +42,7 @@ def send_recap_to_students(session_id: int) -> int:
         return 0
     students = [
         p.user
-        for p in session.participants.select_related("user").filter(
-            state=ParticipantState.ACCEPTED
-        )
+        for p in session.participants.select_related("user").filter(state=ParticipantState.ACCEPTED)
     ]
     return send_templated(
         to=students,

@@ -185,9 +185,7 @@ def decline_session(*, session_id: int, actor: User, message: str = "") -> Sessi
             if participant.state == ParticipantState.DECLINED:
                 return session
             if session.status not in lifecycle.PENDING or participant.state not in ACTIVE_STATES:
-                raise Conflict(
-                    "You can no longer decline this session.", code="invalid_transition"
-                )
+                raise Conflict("You can no longer decline this session.", code="invalid_transition")
             _answer(participant, ParticipantState.DECLINED)
             _settle_status(session)
         audit.record(

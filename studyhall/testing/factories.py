@@ -1,0 +1,92 @@
+"""Small factories for tests and the demo seed: real rows through the real models."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from studyhall.accounts.models import User
+from studyhall.orgs.models import Course, Membership, Organization, Role, TutorRate
+from studyhall.tutoring.models import Mode, Origin, Participant, ParticipantState, Session, Status
+
+_seq = itertools.count(1)
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(
+    *, email: str | None = None, name: str = "", password: str = PASSWORD, **extra: object
+) -> User:
+    n = next(_seq)
+    return User.objects.create_user(
+        email=email or f"user{n}@example.test", password=password, name=name or f"User {n}", **extra
+    )
+
+
+def make_org(*, name: str = "", **extra: object) -> Organization:
+    n = next(_seq)
+    return Organization.objects.create(name=name or f"College {n}", slug=f"college-{n}", **extra)
+
+
+def make_course(org: Organization, *, code: str = "", title: str = "") -> Course:
+    n = next(_seq)
+    return Course.objects.create(
+        organization=org, code=code or f"MATH {100 + n}", title=title or f"Course {n}"
+    )
+
+
+def add_member(org: Organization, user: User, *roles: Role) -> User:
+    for role in roles:
+        Membership.objects.get_or_create(organization=org, user=user, role=role)
+    return user
+
+
+def set_rate(org: Organization, tutor: User, cents: int) -> TutorRate:
+    rate, _ = TutorRate.objects.update_or_create(
+        organization=org, tutor=tutor, defaults={"hourly_rate_cents": cents}
+    )
+    return rate
+
+
+def make_session(
+    *,
+    org: Organization,
+    tutor: User,
+    students: list[User],
+    course: Course | None = None,
+    start: datetime | None = None,
+    minutes: int = 60,
+    mode: str = Mode.IN_PERSON,
+    location: str = "Library room 2",
+    states: list[str] | None = None,
+    status: str | None = None,
+    origin: str = Origin.INVITATION,
+) -> Session:
+    """A session written directly (bypassing the booking rules) in the given state: for
+    setting up a scene, not for testing how sessions are created."""
+    states = states or [ParticipantState.ACCEPTED] * len(students)
+    if status is None:
+        status = Status.INVITED if ParticipantState.INVITED in states else Status.SCHEDULED
+    session = Session.objects.create(
+        organization=org,
+        course=course or Course.objects.filter(organization=org).first() or make_course(org),
+        tutor=tutor,
+        mode=mode,
+        location=location if mode == Mode.IN_PERSON else "",
+        scheduled_start=start or timezone.now() - timedelta(hours=1),
+        planned_minutes=minutes,
+        status=status,
+        origin=origin,
+        created_by=tutor,
+    )
+    for student, state in zip(students, states, strict=True):
+        Participant.objects.create(session=session, user=student, state=state)
+    return session
+
+
+GOOD_RECAP = {
+    "topics_covered": "Limits and continuity, with three worked examples of the squeeze theorem.",
+    "tutee_progress": "Maya solved the last two problems on her own and explained each step.",
+    "next_steps": "Practice the odd problems in section 2.3 before our next meeting.",
+}
