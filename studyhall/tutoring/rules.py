@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -72,7 +73,7 @@ def recap_length(answers: dict[str, str]) -> int:
     return sum(len(collapse_whitespace(answers.get(key, "") or "")) for key in RECAP_PROMPTS)
 
 
-def check_recap(answers: dict[str, object], *, min_chars: int) -> Recap:
+def check_recap(answers: Mapping[str, object], *, min_chars: int) -> Recap:
     cleaned: dict[str, str] = {}
     for key, label in RECAP_PROMPTS.items():
         value = answers.get(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,7 +54,7 @@ def complete_session(
     session_id: int,
     actor: User,
     minutes: object,
-    recap: dict[str, object],
+    recap: Mapping[str, object],
     idempotency_key: str | None = None,
     on_behalf_reason: str | None = None,
     ending_call: bool = False,
@@ -92,7 +93,7 @@ def _complete(
     session_id: int,
     actor: User,
     minutes: object,
-    recap: dict[str, object],
+    recap: Mapping[str, object],
     key: str | None,
     on_behalf_reason: str | None,
     ending_call: bool,

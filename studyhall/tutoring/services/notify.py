@@ -6,8 +6,6 @@ turning a committed change into an error page.
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.db import transaction
 
 from studyhall.notifications.emails import send_templated
@@ -24,11 +22,17 @@ EVENT_SUBJECTS = {
 
 
 def after_commit_send_recap(*, session_id: int) -> None:
-    transaction.on_commit(partial(send_recap_to_students, session_id), robust=True)
+    def send_recap() -> None:
+        send_recap_to_students(session_id)
+
+    transaction.on_commit(send_recap, robust=True)
 
 
 def after_commit_session_event(*, session_id: int, event: str, actor_id: int) -> None:
-    transaction.on_commit(partial(send_session_event, session_id, event, actor_id), robust=True)
+    def send_event() -> None:
+        send_session_event(session_id, event, actor_id)
+
+    transaction.on_commit(send_event, robust=True)
 
 
 def send_recap_to_students(session_id: int) -> int:

@@ -1,0 +1,30 @@
+"""`manage.py check_ledger`: prove the ledger balances and every completed session is paid once.
+
+Exits non-zero, listing each breach, when anything is off; meant for cron and CI.
+"""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from studyhall.ledger.integrity import ledger_breaches
+from studyhall.ledger.models import Account, Transfer
+from studyhall.tutoring.integrity import earning_breaches
+from studyhall.tutoring.models import Completion
+
+
+class Command(BaseCommand):
+    help = "Verify that transfers balance, balances match entries, and sessions are paid once."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        breaches = [*ledger_breaches(), *earning_breaches()]
+        if breaches:
+            for breach in breaches:
+                self.stderr.write(f"BREACH: {breach}")
+            raise CommandError(f"The ledger check found {len(breaches)} breach(es).")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Ledger OK: {Transfer.objects.count()} transfers, {Account.objects.count()} "
+                f"accounts, {Completion.objects.count()} completed sessions each paid once."
+            )
+        )

@@ -1,0 +1,179 @@
+"""`manage.py seed_demo`: Demo University with a tutor, students, an admin, a support agent and
+sessions in every interesting state, placed relative to now. `--if-empty` leaves an existing
+demo alone (so `make run` can call it every time) and just prints the sign-ins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+from unittest import mock
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from studyhall.accounts.models import User
+from studyhall.orgs.models import Course, Membership, Organization, Role
+from studyhall.tutoring.models import Mode, Session
+from studyhall.tutoring.services.completion import complete_session
+from studyhall.tutoring.services.scheduling import (
+    accept_session,
+    create_session,
+)
+
+DEMO_PASSWORD = "studyhall-demo"
+DEMO_SLUG = "demo-university"
+PEOPLE = [
+    # email, name, roles, support agent
+    ("tutor@demo.test", "Jordan Rivera", [Role.TUTOR, Role.STUDENT], False),
+    ("student@demo.test", "Maya Chen", [Role.STUDENT], False),
+    ("student2@demo.test", "Sam Lee", [Role.STUDENT], False),
+    ("admin@demo.test", "Alex Morgan", [Role.ADMIN], False),
+    ("support@demo.test", "Robin Support", [], True),
+]
+COURSES = [
+    ("CHEM 110", "General Chemistry I"),
+    ("MATH 151", "Calculus I"),
+    ("CS 101", "Introduction to Programming"),
+]
+LAST_WEEK_RECAP = {
+    "topics_covered": "Derivatives of polynomial and trigonometric functions, the chain rule, "
+    "and two related-rates word problems from the practice exam.",
+    "tutee_progress": "Maya set up both word problems on her own and only needed a hint on "
+    "differentiating the composite function.",
+    "next_steps": "Work through problems 12-20 in section 3.4 and bring any chain-rule "
+    "questions next time.",
+}
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Run the real services as if it were `moment`, so past sessions get a history that is
+    consistent with their dates (creation, acceptance, completion and payment times)."""
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+class Command(BaseCommand):
+    help = "Load the demo organization, people and sessions (relative to now)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing (but print the sign-ins) when the demo already exists.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["if_empty"] and Organization.objects.filter(slug=DEMO_SLUG).exists():
+            self.stdout.write("Demo data already loaded (make demo-reset starts afresh).")
+        else:
+            # The demo's invitations and recaps would otherwise flood the console on first run.
+            with (
+                override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
+                transaction.atomic(),
+            ):
+                self.seed()
+            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.print_sign_ins()
+
+    def print_sign_ins(self) -> None:
+        self.stdout.write("\nSign in at http://127.0.0.1:<port>/ with any of these:")
+        for email, name, roles, agent in PEOPLE:
+            what = "support agent" if agent else " + ".join(r.label.lower() for r in roles)
+            self.stdout.write(f"  {email:<22} {DEMO_PASSWORD}   ({name}, {what})")
+        self.stdout.write("")
+
+    def seed(self) -> None:
+        org, _ = Organization.objects.update_or_create(
+            slug=DEMO_SLUG,
+            defaults={
+                "name": "Demo University",
+                "time_zone": "America/New_York",
+                "currency": "USD",
+                "default_hourly_rate_cents": 1500,
+            },
+        )
+        people: dict[str, User] = {}
+        for email, name, roles, agent in PEOPLE:
+            user = User.objects.filter(email=email).first() or User.objects.create_user(
+                email=email, password=DEMO_PASSWORD
+            )
+            user.name = name
+            user.time_zone = "America/New_York"
+            user.is_support_agent = agent
+            user.is_staff = agent
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            for role in roles:
+                Membership.objects.get_or_create(organization=org, user=user, role=role)
+            people[email.split("@")[0]] = user
+        courses = [
+            Course.objects.update_or_create(organization=org, code=code, defaults={"title": title})[
+                0
+            ]
+            for code, title in COURSES
+        ]
+        self.seed_sessions(org, courses, people)
+
+    def seed_sessions(
+        self, org: Organization, courses: list[Course], people: dict[str, User]
+    ) -> None:
+        tutor, maya, sam = people["tutor"], people["student"], people["student2"]
+        chem, calc, cs = courses
+        now = timezone.now().replace(second=0, microsecond=0)
+
+        def book(
+            start: datetime,
+            minutes: int,
+            course: Course,
+            students: list[User],
+            mode: str = Mode.IN_PERSON,
+            accepted_by: list[User] | None = None,
+            notes: str = "",
+            booked_at: datetime | None = None,
+        ) -> Session:
+            with clock_at(booked_at or min(now, start) - timedelta(days=2)):
+                session = create_session(
+                    actor=tutor,
+                    organization_id=org.pk,
+                    course_id=course.pk,
+                    mode=mode,
+                    location="Library, group study room 2" if mode == Mode.IN_PERSON else "",
+                    scheduled_start=start,
+                    planned_minutes=minutes,
+                    notes=notes,
+                    student_ids=[s.pk for s in students],
+                )
+                for student in accepted_by if accepted_by is not None else students:
+                    accept_session(session_id=session.pk, actor=student)
+            return session
+
+        # Completed last week, with its recap and earning ($15.00/h × 55 min = $13.75).
+        last_week = book(now - timedelta(days=7), 60, calc, [maya], notes="Exam 1 review")
+        with clock_at(last_week.scheduled_end + timedelta(minutes=10)):
+            complete_session(
+                session_id=last_week.pk, actor=tutor, minutes=55, recap=LAST_WEEK_RECAP
+            )
+        # Ended 80 hours ago and never logged: the grace period has closed.
+        book(now - timedelta(hours=81), 60, chem, [maya], notes="Stoichiometry practice")
+        # Ready to complete: in person, began two hours ago.
+        book(now - timedelta(hours=2), 60, chem, [maya], notes="Limiting reagents")
+        # Ready to complete: online, ended an hour ago.
+        book(now - timedelta(hours=2), 60, cs, [maya], mode=Mode.ONLINE, notes="Loops and lists")
+        # Group session that ended an hour ago; Sam never answered, which blocks completion
+        # until the tutor removes him.
+        book(
+            now - timedelta(hours=2, minutes=30),
+            90,
+            calc,
+            [maya, sam],
+            accepted_by=[maya],
+            notes="Group review: limits",
+        )
+        # Tomorrow, accepted.
+        tomorrow = (now + timedelta(days=1)).astimezone(org.zone).replace(hour=15, minute=0)
+        book(tomorrow, 45, chem, [maya], mode=Mode.ONLINE, notes="Equilibrium", booked_at=now)
