@@ -4,6 +4,7 @@ tutor, an org admin, a support agent, and an outsider from a second organization
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,12 @@ class Cast:
     agent: User
     other_org: Organization
     outsider: User
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # The production hasher costs about a second per persona; tests do not need its strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -103,3 +103,24 @@ def channel_layers_config(url: str | None) -> dict[str, Any]:
             "CONFIG": {"hosts": [url]},
         }
     }
+
+
+def ice_servers(value: Any) -> list[dict[str, Any]]:
+    """STUDYHALL_ICE_SERVERS: a JSON list of {"urls": ..., "username"?, "credential"?}."""
+    problem = (
+        'STUDYHALL_ICE_SERVERS must be a JSON list like [{"urls": "stun:stun.example.edu:3478"}]'
+    )
+    if not isinstance(value, list):
+        raise ImproperlyConfigured(problem + ".")
+    for server in value:
+        urls = server.get("urls") if isinstance(server, dict) else None
+        if isinstance(urls, str):
+            urls = [urls]
+        if not urls or not all(
+            isinstance(u, str) and u.split(":", 1)[0] in {"stun", "stuns", "turn", "turns"}
+            for u in urls
+        ):
+            raise ImproperlyConfigured(
+                f"{problem}; each entry needs stun:, stuns:, turn: or turns: urls (got {server!r})."
+            )
+    return value

@@ -5,7 +5,14 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import channel_layers_config, database_config, env_bool, env_json, env_list
+from config.env import (
+    channel_layers_config,
+    database_config,
+    env_bool,
+    env_json,
+    env_list,
+    ice_servers,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -29,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "channels",
+    "ninja",
     "django_htmx",
     "template_partials",
     "allauth",
@@ -38,6 +46,7 @@ INSTALLED_APPS = [
     "studyhall.orgs",
     "studyhall.ledger",
     "studyhall.tutoring",
+    "studyhall.calls",
     "studyhall.notifications",
     "studyhall.api",
 ]
@@ -135,10 +144,10 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
 # The hook the completion service asks "who else is in the online call?".
-STUDYHALL_CALL_PRESENCE = os.environ.get(
-    "STUDYHALL_CALL_PRESENCE", "studyhall.tutoring.presence.NoCallPresence"
-)
-STUDYHALL_ICE_SERVERS = env_json("STUDYHALL_ICE_SERVERS", [])
+STUDYHALL_CALL_PRESENCE = "studyhall.calls.presence.DatabaseCallPresence"
+# STUN/TURN servers handed to browsers for WebRTC, as RTCIceServer objects, e.g.
+# [{"urls": "turn:turn.example.edu:3478", "username": "studyhall", "credential": "..."}].
+STUDYHALL_ICE_SERVERS = ice_servers(env_json("STUDYHALL_ICE_SERVERS", []))
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,5 @@
 """WebSocket routes. Each real-time feature adds its consumer here."""
 
-from django.urls import URLPattern
+from studyhall.calls.routing import websocket_urlpatterns as classroom_ws
 
-websocket_urlpatterns: list[URLPattern] = []
+websocket_urlpatterns = [*classroom_ws]

@@ -27,6 +27,8 @@ def _digest(token: str) -> str:
 
 
 def issue_token(*, request: HttpRequest | None, email: str, password: str) -> str:
+    if not email.isprintable() or not password.isprintable() or len(email) > 254:
+        raise InvalidCredentials("That email and password do not match an account.")
     user = authenticate(request, email=email.strip().lower(), password=password)
     if user is None or not user.is_active:
         raise InvalidCredentials("That email and password do not match an account.")

@@ -29,11 +29,15 @@ ALLOWED_MOVES: frozenset[tuple[str, str]] = frozenset(
         (S.SCHEDULED, S.STARTING),
         (S.SCHEDULED, S.IN_PROGRESS),
         (S.SCHEDULED, S.COMPLETED),
-        # The online classroom.
+        # The online classroom follows who is in the call; when the last person leaves the
+        # session settles back to what its participants' answers say.
         (S.STARTING, S.IN_PROGRESS),
         (S.STARTING, S.SCHEDULED),
+        (S.STARTING, S.INVITED),
         (S.STARTING, S.COMPLETED),
         (S.IN_PROGRESS, S.STARTING),
+        (S.IN_PROGRESS, S.SCHEDULED),
+        (S.IN_PROGRESS, S.INVITED),
         (S.IN_PROGRESS, S.COMPLETED),
     }
 )

@@ -141,6 +141,10 @@ class Completion(models.Model):
     )
     # NULL, not "", when absent: the uniqueness constraint must ignore completions without one.
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    # For online sessions: what the classroom measured (tutor and a student together), and
+    # whether the logged time exceeds it by more than the tolerance, for the org admin.
+    measured_seconds = models.PositiveIntegerField(null=True, blank=True)
+    overlogged = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

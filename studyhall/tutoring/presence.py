@@ -18,12 +18,20 @@ class CallPresence(Protocol):
         """The users currently present in the session's online call."""
         ...
 
+    def measured_seconds(self, session_id: int) -> float | None:
+        """How long the tutor and at least one student were in the call together (None when
+        nobody ever joined it)."""
+        ...
+
 
 class NoCallPresence:
-    """No classroom yet: nobody is ever in a call."""
+    """For deployments without the classroom: nobody is ever in a call."""
 
     def user_ids_in_call(self, session_id: int) -> set[int]:
         return set()
+
+    def measured_seconds(self, session_id: int) -> float | None:
+        return None
 
 
 @cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,7 +47,7 @@ def check_duration(minutes: object, *, what: str = "The time spent") -> int:
 
 def round_up_to_choice(minutes: float) -> int:
     """A measured time rounded up to the next 5 minutes, at least 5 and capped at 90."""
-    steps = -(-int(max(minutes, 0) * 1000) // (MINUTE_STEP * 1000))
+    steps = math.ceil(max(minutes, 0) / MINUTE_STEP)
     return min(max(steps * MINUTE_STEP, MIN_MINUTES), MAX_MINUTES)
 
 

@@ -142,5 +142,5 @@ def test_parse_decimal_amount(text: str, cents: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "abc", "1.2.3", "17.999", "-5", "1e3", "15.x"])
 def test_parse_decimal_amount_refuses_malformed_text(text: str) -> None:
-    with pytest.raises(ValueError, match="Enter an amount like 15.00"):
+    with pytest.raises(ValueError, match=r"Enter an amount like 15\.00"):
         parse_decimal_amount(text)

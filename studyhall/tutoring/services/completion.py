@@ -32,6 +32,8 @@ from studyhall.tutoring.services.notify import after_commit_send_recap
 from studyhall.tutoring.text import names, when
 
 IDEMPOTENCY_KEY_MAX = 128
+# Logging more than this above the classroom's measured time flags the completion for review.
+OVERLOG_TOLERANCE_SECONDS = 15 * 60
 REASON_MAX_CHARS = 2000
 
 NOT_COMPLETABLE_MESSAGES = {
@@ -81,7 +83,9 @@ def complete_session(
         # A concurrent request won the race between our checks and our insert (possible only
         # where the session lock is not enforced); the constraints refused the duplicate.
         existing = Completion.objects.filter(session_id=session_id).first()
-        if existing is not None and key is not None and existing.idempotency_key == key:
+        if existing is None:
+            raise
+        if key is not None and existing.idempotency_key == key:
             return CompletionResult(existing, replayed=True)
         raise Conflict(
             "This session has already been completed.", code="already_completed"
@@ -98,6 +102,8 @@ def _complete(
     on_behalf_reason: str | None,
     ending_call: bool,
 ) -> CompletionResult:
+    # Access first, so that someone who gets a 404 never holds the session's lock.
+    access_session(actor, session_id)
     locked = Session.objects.select_for_update(of=("self",))
     session = access_session(actor, session_id, queryset=locked)
     reason = _check_actor(actor, session, on_behalf_reason)
@@ -119,6 +125,9 @@ def _complete(
     _check_participants(session, participants, ending_call=ending_call)
     minutes = check_duration(minutes)
     checked_recap = check_recap(recap, min_chars=session.organization.min_recap_chars)
+
+    measured = call_presence().measured_seconds(session.pk) if session.is_online else None
+    overlogged = measured is not None and minutes * 60 > measured + OVERLOG_TOLERANCE_SECONDS
 
     organization = session.organization
     rate = hourly_rate_cents(organization=organization, tutor_id=session.tutor_id)
@@ -142,6 +151,8 @@ def _complete(
         completed_by=actor,
         on_behalf_reason=reason or "",
         idempotency_key=key,
+        measured_seconds=None if measured is None else int(measured),
+        overlogged=overlogged,
         **checked_recap.answers(),
     )
     lifecycle.move(session, Status.COMPLETED)
@@ -160,6 +171,8 @@ def _complete(
         on_behalf_of=session.tutor_id if reason is not None else None,
         reason=reason,
         ended_call=ending_call,
+        measured_seconds=None if measured is None else int(measured),
+        overlogged=overlogged,
     )
     after_commit_send_recap(session_id=session.pk)
     return CompletionResult(completion, replayed=False)

@@ -24,7 +24,7 @@ from studyhall.tutoring.models import (
     Session,
     Status,
 )
-from studyhall.tutoring.rules import check_duration
+from studyhall.tutoring.rules import check_duration, completable_from
 from studyhall.tutoring.services.notify import after_commit_session_event
 
 MAX_GROUP_SIZE = 6
@@ -186,8 +186,14 @@ def decline_session(*, session_id: int, actor: User, message: str = "") -> Sessi
                 return session
             if session.status not in lifecycle.PENDING or participant.state not in ACTIVE_STATES:
                 raise Conflict("You can no longer decline this session.", code="invalid_transition")
+            if participant.state == ParticipantState.ACCEPTED:
+                _refuse_once_started(session, "withdraw from")
             _answer(participant, ParticipantState.DECLINED)
-            _settle_status(session)
+            if session.status == Status.REQUESTED:
+                # The requester changed their mind: nobody is left to tutor.
+                _cancel(session, actor, message or "The student withdrew the request.")
+            else:
+                _settle_status(session)
         audit.record(
             actor=actor,
             action="session.declined",
@@ -219,6 +225,8 @@ def cancel_session(*, session_id: int, actor: User, reason: str) -> Session:
             )
         if session.tutor_id != actor.pk and not actor.is_support_agent:
             participant = _own_participation(session, actor)
+            # Once it has taken place, a student's cancel would undo the tutor's work.
+            _refuse_once_started(session, "cancel")
             if participant.state not in ACTIVE_STATES:
                 raise Conflict("You are no longer on this session.", code="invalid_transition")
             others = session.participants.filter(state__in=ACTIVE_STATES).exclude(user=actor)
@@ -236,12 +244,7 @@ def cancel_session(*, session_id: int, actor: User, reason: str) -> Session:
                     session_id=session.pk, event="declined", actor_id=actor.pk
                 )
                 return session
-        lifecycle.move(session, Status.CANCELED)
-        session.canceled_by = actor
-        session.cancel_reason = reason
-        session.save(
-            update_fields=["status", "ended_at", "canceled_by", "cancel_reason", "updated_at"]
-        )
+        _cancel(session, actor, reason)
         audit.record(
             actor=actor,
             action="session.canceled",
@@ -261,6 +264,11 @@ def remove_participant(*, session_id: int, actor: User, user_id: int) -> Session
         if session.tutor_id != actor.pk and not actor.is_support_agent:
             raise Forbidden("Only the session's tutor can remove a participant.")
         _refuse_if_ended(session, "change")
+        if session.status == Status.REQUESTED:
+            raise Conflict(
+                "This is a student's request; decline it instead of removing them.",
+                code="invalid_transition",
+            )
         participant = (
             session.participants.select_related("user")
             .filter(user_id=user_id if isinstance(user_id, int) else -1)
@@ -304,6 +312,25 @@ def _refuse_if_ended(session: Session, verb: str) -> None:
             f"This session is {session.get_status_display().lower()}; you cannot {verb} it now.",
             code="invalid_transition",
         )
+
+
+def _refuse_once_started(session: Session, verb: str) -> None:
+    opens = completable_from(
+        scheduled_start=session.scheduled_start, call_started_at=session.call_started_at
+    )
+    if timezone.now() >= opens:
+        raise Conflict(
+            f"This session has already started, so you cannot {verb} it now. "
+            "Ask your tutor if something is wrong.",
+            code="invalid_transition",
+        )
+
+
+def _cancel(session: Session, actor: User, reason: str) -> None:
+    lifecycle.move(session, Status.CANCELED)
+    session.canceled_by = actor
+    session.cancel_reason = reason
+    session.save(update_fields=["status", "ended_at", "canceled_by", "cancel_reason", "updated_at"])
 
 
 def _own_participation(session: Session, actor: User) -> Participant:

@@ -1,0 +1,57 @@
+"""Who is calling: a bearer token (scripts, apps) or the browser's signed-in session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+from ninja.utils import check_csrf
+
+from studyhall.accounts import tokens
+from studyhall.accounts.models import User
+from studyhall.api.errors import NotAuthenticated
+from studyhall.core.errors import Forbidden
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User:
+        user = tokens.user_for_token(token.strip())
+        if user is None:
+            # Credentials were sent and are wrong: say so rather than falling back to the
+            # browser session, which would hide the broken token.
+            raise NotAuthenticated(
+                "That API token is not valid (unknown, revoked, or its user is inactive); "
+                "request a new one at POST /api/v1/auth/token.",
+                code="invalid_token",
+            )
+        return user
+
+
+class BrowserSession(SessionAuth):
+    """The signed-in browser session. Cookies ride along on cross-site requests, so unsafe
+    methods must carry the CSRF token (the `X-CSRFToken` header or `csrfmiddlewaretoken`)."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            # Not signed in: let the request end as 401, not as a CSRF refusal.
+            return None
+        if not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
+            raise Forbidden(
+                "The CSRF check failed: send the `X-CSRFToken` header with the value of the "
+                "csrftoken cookie, or use a bearer token.",
+                code="csrf_failed",
+            )
+        return user
+
+
+def actor_of(request: HttpRequest) -> User:
+    """The authenticated user (ninja stores what the auth class returned on `request.auth`)."""
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise NotAuthenticated("Sign in first.")
+    return user
+
+
+API_AUTH = [BearerToken(), BrowserSession()]

@@ -1,0 +1,186 @@
+"""Every API error as RFC 9457 problem+json: `type`, `title`, `status`, `detail`, `code`.
+
+Services raise `DomainError`s with a stable code and a human message; this module is the one
+place that turns them — and ninja's own validation, parsing and auth failures — into responses.
+Nothing a client sends should ever produce a 500 or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from studyhall.core.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://studyhall.dev/problems/"
+# Keys a DomainError's extra data may not overwrite.
+RESERVED_KEYS = frozenset({"type", "title", "status", "detail", "code", "instance"})
+MAX_REPORTED_ERRORS = 20
+# Pydantic's wording for these names internal classes; a client only needs to know the shape.
+FRIENDLIER_MESSAGES = {
+    "model_type": "Input should be a JSON object",
+    "model_attributes_type": "Input should be a JSON object",
+    "dict_type": "Input should be a JSON object",
+}
+
+TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflicts with the current state",
+    413: "Request body too large",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Internal server error",
+}
+CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "throttled",
+}
+
+
+class MalformedJson(DomainError):
+    code = "malformed_json"
+    title = "Malformed JSON"
+    http_status = 400
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    title = "Request body too large"
+    http_status = 413
+
+
+class BodyNotAnObject(DomainError):
+    code = "validation_error"
+    title = "Invalid input"
+    http_status = 422
+
+
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+    title = "Authentication required"
+    http_status = 401
+
+
+def problem(
+    *, status: int, code: str, detail: str, title: str | None = None, **extra: Any
+) -> HttpResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title or TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update({k: v for k, v in extra.items() if k not in RESERVED_KEYS and v is not None})
+    response = HttpResponse(
+        json.dumps(body, ensure_ascii=False, default=str),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="studyhall"'
+    return response
+
+
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return problem(
+        status=exc.http_status, code=exc.code, title=exc.title, detail=exc.message, **exc.extra
+    )
+
+
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {
+            "field": _field_name(e.get("loc", ())),
+            "message": FRIENDLIER_MESSAGES.get(e.get("type", ""), str(e.get("msg", "is invalid"))),
+        }
+        for e in exc.errors[:MAX_REPORTED_ERRORS]
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "The input is invalid."
+    return problem(
+        status=422, code="validation_error", title="Invalid input", detail=detail, errors=errors
+    )
+
+
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    cause = exc.__cause__
+    # ninja wraps whatever the body parser raised in HttpError(400); unwrap our own errors.
+    if isinstance(cause, DomainError):
+        return domain_error(request, cause)
+    if exc.status_code == 400 and cause is not None:
+        return domain_error(request, MalformedJson("The request body could not be read as JSON."))
+    if isinstance(exc, AuthenticationError):
+        return domain_error(
+            request,
+            NotAuthenticated(
+                "Sign in first: send `Authorization: Bearer <token>` (POST /api/v1/auth/token "
+                "issues one) or use a browser session."
+            ),
+        )
+    status = exc.status_code
+    return problem(status=status, code=CODES_BY_STATUS.get(status, "http_error"), detail=str(exc))
+
+
+def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem(status=404, code="not_found", detail="There is no such resource.")
+
+
+def too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return domain_error(request, PayloadTooLarge("The request body is too large; send less."))
+
+
+def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A bug, not bad input: log it in full, but never show a traceback to the client.
+    logger.exception("Unhandled error in %s %s", request.method, request.path)
+    return problem(
+        status=500,
+        code="internal_error",
+        detail="Something went wrong on our side; it has been logged. Try again later.",
+    )
+
+
+def register(api: NinjaAPI) -> None:
+    handlers: list[tuple[type[Exception], Callable[..., HttpResponse]]] = [
+        (DomainError, domain_error),
+        (ValidationError, validation_error),
+        (HttpError, http_error),
+        (Http404, not_found),
+        (RequestDataTooBig, too_big),
+        (Exception, unexpected),
+    ]
+    for exc_class, handler in handlers:
+        api.exception_handler(exc_class)(handler)
+
+
+def _field_name(loc: Iterable[object]) -> str:
+    """('body', 'payload', 'recap', 'next_steps') → 'recap.next_steps'; ('query', 'limit') →
+    'limit'. The body parameter's own name means nothing to a client, so it is dropped."""
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "body"
+    source, rest = parts[0], parts[1:]
+    if source == "body":
+        rest = rest[1:]
+        return ".".join(rest) or "body"
+    return ".".join(rest) or source

@@ -1,0 +1,263 @@
+"""The API's shapes: what clients send (…In) and what they get back (…Out), and the one
+function that turns a session into its representation.
+
+Inputs are typed strictly (a number where a number belongs, text where text belongs), but the
+product rules stay in the services: `minutes` reaches `complete_session` whatever integer it
+is, and the recap answers reach it even when empty, so the client gets the service's own code
+and message (`invalid_duration`, `recap_incomplete`, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Annotated, Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from ninja import Schema
+from pydantic import BaseModel, Field, StrictInt, StrictStr
+
+from studyhall.accounts.models import User
+from studyhall.ledger.models import Entry
+from studyhall.tutoring.models import Completion, Mode, ParticipantState, Session, Status
+from studyhall.tutoring.selectors import deadline_of
+
+# A database id: a positive 64-bit integer.
+Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+MAX_OFFSET = 1_000_000
+
+
+# -- inputs --------------------------------------------------------------------------------
+
+
+class Input(BaseModel):
+    """Plain pydantic, not ninja's Schema: Schema reads attributes off any object, so a string
+    sent where an object belongs would pass as an empty object instead of being refused."""
+
+
+class TokenIn(Input):
+    email: StrictStr = Field(max_length=254)
+    password: StrictStr = Field(max_length=1024)
+
+
+class RecapIn(Input):
+    topics_covered: StrictStr | None = Field(None, description="What you covered.")
+    tutee_progress: StrictStr | None = Field(None, description="How your tutee did.")
+    next_steps: StrictStr | None = Field(None, description="What comes next.")
+
+
+class CompleteIn(Input):
+    minutes: StrictInt = Field(description="5, 10, 15 … 90: the time spent, rounded up.")
+    recap: RecapIn | None = Field(
+        None, description="The three answers; together at least 150 characters."
+    )
+    reason: StrictStr | None = Field(
+        None, description="Support agents only: why you log this session for the tutor."
+    )
+
+    def recap_answers(self) -> dict[str, object]:
+        return self.recap.model_dump() if self.recap is not None else {}
+
+
+class SessionIn(Input):
+    """A tutor invites `student_ids`; a student requests a tutor with `tutor_id`."""
+
+    organization_id: Id
+    course_id: Id
+    mode: StrictStr = Field(description="`online` or `in_person`.")
+    location: StrictStr = Field("", description="Where an in-person session takes place.")
+    scheduled_start: datetime = Field(description="ISO 8601 with a time zone offset.")
+    planned_minutes: StrictInt = Field(description="5, 10, 15 … 90.")
+    notes: StrictStr = ""
+    student_ids: list[Id] = Field(default_factory=list)
+    tutor_id: Id | None = None
+
+
+class DeclineIn(Input):
+    message: StrictStr | None = None
+
+
+class CancelIn(Input):
+    reason: StrictStr | None = Field(None, description="Required; everyone on it sees it.")
+
+
+# -- outputs -------------------------------------------------------------------------------
+
+
+class TokenOut(Schema):
+    token: str
+
+
+class UserOut(Schema):
+    id: int
+    email: str
+    name: str
+
+
+class CourseOut(Schema):
+    id: int
+    code: str
+    title: str
+
+
+class OrganizationOut(Schema):
+    id: int
+    name: str
+
+
+class ParticipantOut(Schema):
+    user: UserOut
+    state: ParticipantState
+
+
+class MoneyOut(Schema):
+    amount_cents: int
+    currency: str
+
+
+class RecapOut(Schema):
+    topics_covered: str
+    tutee_progress: str
+    next_steps: str
+
+
+class SessionOut(Schema):
+    id: int
+    status: Status
+    mode: Mode
+    location: str
+    scheduled_start: datetime
+    planned_minutes: int
+    course: CourseOut
+    organization: OrganizationOut
+    tutor: UserOut
+    participants: list[ParticipantOut]
+    completion_deadline: datetime = Field(
+        description="Until when the tutor can complete it (the grace period's end)."
+    )
+    notes: str
+    cancel_reason: str
+    logged_minutes: int | None = Field(description="Once completed.")
+    earnings: MoneyOut | None = Field(
+        description="Once completed; shown to the tutor, org admins and support only."
+    )
+    recap: RecapOut | None = Field(description="Once completed.")
+
+
+class SessionPage(Schema):
+    sessions: list[SessionOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Pass as `offset` for the next page.")
+
+
+class BalanceOut(Schema):
+    currency: str
+    amount_cents: int
+
+
+class BalancesOut(Schema):
+    balances: list[BalanceOut]
+
+
+class TransactionOut(Schema):
+    id: int
+    kind: str
+    amount_cents: int
+    currency: str
+    description: str
+    created_at: datetime
+    session_id: int | None
+
+
+class TransactionPage(Schema):
+    transactions: list[TransactionOut]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class ProblemOut(Schema):
+    """RFC 9457 problem details (served as application/problem+json)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+def user_out(user: User) -> dict[str, Any]:
+    return {"id": user.pk, "email": user.email, "name": user.display_name}
+
+
+def may_see_earnings(viewer: User, session: Session, admin_org_ids: Collection[int]) -> bool:
+    return (
+        viewer.is_support_agent
+        or session.tutor_id == viewer.pk
+        or session.organization_id in admin_org_ids
+    )
+
+
+def session_out(session: Session, *, show_earnings: bool) -> dict[str, Any]:
+    """Reads only what `selectors.with_details` (plus the earning) loaded: no extra queries."""
+    completion = _completion_of(session)
+    earnings = None
+    if completion is not None and show_earnings:
+        earning = completion.earning
+        earnings = {"amount_cents": earning.amount_cents, "currency": earning.currency}
+    return {
+        "id": session.pk,
+        "status": session.status,
+        "mode": session.mode,
+        "location": session.location,
+        "scheduled_start": session.scheduled_start,
+        "planned_minutes": session.planned_minutes,
+        "course": {
+            "id": session.course.pk,
+            "code": session.course.code,
+            "title": session.course.title,
+        },
+        "organization": {"id": session.organization.pk, "name": session.organization.name},
+        "tutor": user_out(session.tutor),
+        "participants": [
+            {"user": user_out(p.user), "state": p.state} for p in session.participants.all()
+        ],
+        "completion_deadline": deadline_of(session),
+        "notes": session.notes,
+        "cancel_reason": session.cancel_reason,
+        "logged_minutes": completion.minutes if completion is not None else None,
+        "earnings": earnings,
+        "recap": (
+            {
+                "topics_covered": completion.topics_covered,
+                "tutee_progress": completion.tutee_progress,
+                "next_steps": completion.next_steps,
+            }
+            if completion is not None
+            else None
+        ),
+    }
+
+
+def transaction_out(entry: Entry) -> dict[str, Any]:
+    transfer = entry.transfer
+    return {
+        "id": transfer.pk,
+        "kind": transfer.kind,
+        "amount_cents": entry.amount_cents,
+        "currency": transfer.currency,
+        "description": transfer.description,
+        "created_at": transfer.created_at,
+        "session_id": transfer.session_id,
+    }
+
+
+def _completion_of(session: Session) -> Completion | None:
+    try:
+        return session.completion
+    except ObjectDoesNotExist:
+        return None
