@@ -1,2 +1,8 @@
+from django.urls import path
+
+from studyhall.ledger import views
+
 app_name = "ledger"
-urlpatterns: list = []
+urlpatterns = [
+    path("transactions/", views.transactions, name="transactions"),
+]

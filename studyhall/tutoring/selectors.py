@@ -10,18 +10,15 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from studyhall.accounts.models import User
+from studyhall.core.errors import DomainError
 from studyhall.orgs.models import Membership, Organization, Role
 from studyhall.tutoring import lifecycle
-from studyhall.tutoring.models import Participant, ParticipantState, Session, Status
-from studyhall.tutoring.presence import call_presence
+from studyhall.tutoring.eligibility import completion_refusal
+from studyhall.tutoring.models import Participant, Session, Status
 from studyhall.tutoring.rules import (
     completable_from,
     completion_deadline,
-    describe_span,
-    duration_label,
 )
-from studyhall.tutoring.services.completion import NOT_COMPLETABLE_MESSAGES
-from studyhall.tutoring.text import names, when
 
 # The needs-completion tab is for what a tutor still has to log.
 NEEDS_COMPLETION_STATUSES = (*lifecycle.COMPLETABLE, Status.REQUESTED)
@@ -132,83 +129,17 @@ def admin_organization_ids(user: User) -> frozenset[int]:
 # -- For the pages: can the viewer complete the session now, and if not, why ------------------
 
 
-@dataclass(frozen=True)
-class CompletionBlocker:
-    """Why a session cannot be completed right now. `code` is the completion service's error
-    code for the same refusal, and `message` its words."""
-
-    code: str
-    message: str
-
-
 def completion_blocker(
     session: Session, viewer: User, *, now: datetime | None = None
-) -> CompletionBlocker | None:
-    """The first refusal the completion service would give `viewer` for `session` now (before
-    it looks at the time and recap they have yet to enter), or None when they may complete it.
-
-    It follows the service's checks in the same order and with the same words, so the page
-    says what a submission would answer; the service stays the authority. Participants are
-    read through `session.participants.all()`: pass a session from `with_details`.
-    """
-    now = now or timezone.now()
-    is_tutor = session.tutor_id == viewer.pk
-    if not is_tutor and not viewer.is_support_agent:
-        return CompletionBlocker("forbidden", "Only the session's tutor can complete it.")
-    if session.status == Status.COMPLETED:
-        completion = getattr(session, "completion", None)
-        logged = f" ({duration_label(completion.minutes)} logged)" if completion else ""
-        return CompletionBlocker(
-            "already_completed", f"This session has already been completed{logged}."
-        )
-    if session.status not in lifecycle.COMPLETABLE:
-        return CompletionBlocker(
-            "session_not_completable",
-            NOT_COMPLETABLE_MESSAGES.get(
-                Status(session.status), "This session cannot be completed in its current state."
-            ),
-        )
-    opens = opens_at(session)
-    if now < opens:
-        return CompletionBlocker(
-            "session_not_started",
-            f"This session starts {when(opens, viewer.zone)}; you can complete it from then.",
-        )
-    deadline = deadline_of(session)
-    # A support agent logging on the tutor's behalf is not bound by the grace period.
-    if now > deadline and is_tutor:
-        return CompletionBlocker(
-            "grace_period_expired",
-            f"Logging closed {describe_span(now - deadline)} ago: the "
-            f"{session.organization.grace_hours}-hour grace period ended "
-            f"{when(deadline, viewer.zone)}. Ask Support to log this session for you.",
-        )
-    participants = list(session.participants.all())
-    pending = [p.user for p in participants if p.state == ParticipantState.INVITED]
-    if pending:
-        verb = "has" if len(pending) == 1 else "have"
-        return CompletionBlocker(
-            "participants_not_accepted",
-            f"{names(pending)} {verb} not accepted the invitation yet. If they did not come, "
-            "remove them from the session, then complete it.",
-        )
-    if not any(p.state == ParticipantState.ACCEPTED for p in participants):
-        return CompletionBlocker(
-            "no_participants",
-            "No student remains on this session, so there is no one to log it for. "
-            "Cancel it instead.",
-        )
-    present = call_presence().user_ids_in_call(session.pk) - {session.tutor_id}
-    if present:
-        still_in = [p.user for p in participants if p.user_id in present]
-        label = names(still_in) if still_in else f"{len(present)} participant(s)"
-        verb = "is" if len(present) == 1 else "are"
-        return CompletionBlocker(
-            "participants_in_call",
-            f"{label} {verb} still in the call. Complete the session once everyone has left, "
-            "or use “Log time & leave call” in the classroom.",
-        )
-    return None
+) -> DomainError | None:
+    """What stops `viewer` completing `session` now (as the completion service would say it),
+    or None. Pass a session from `with_details`, whose participants are prefetched."""
+    return completion_refusal(
+        session=session,
+        participants=list(session.participants.all()),
+        actor=viewer,
+        now=now or timezone.now(),
+    )
 
 
 def is_tutor_anywhere(user: User) -> bool:

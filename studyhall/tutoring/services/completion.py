@@ -4,44 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from studyhall.accounts.models import User
 from studyhall.core import audit
-from studyhall.core.errors import Conflict, Forbidden, InvalidInput, RuleViolation
+from studyhall.core.errors import Conflict, Forbidden, InvalidInput
 from studyhall.core.money import earnings_cents, format_cents
 from studyhall.core.text import clean_text
 from studyhall.ledger.services import deposit_earning
 from studyhall.orgs.selectors import hourly_rate_cents
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
-from studyhall.tutoring.models import Completion, Participant, ParticipantState, Session, Status
+from studyhall.tutoring.eligibility import completion_refusal
+from studyhall.tutoring.models import Completion, Session, Status
 from studyhall.tutoring.presence import call_presence
 from studyhall.tutoring.rules import (
     check_duration,
     check_recap,
-    completable_from,
-    completion_deadline,
-    describe_span,
     duration_label,
 )
 from studyhall.tutoring.services.notify import after_commit_send_recap
-from studyhall.tutoring.text import names, when
+from studyhall.tutoring.text import when
 
 IDEMPOTENCY_KEY_MAX = 128
 # Logging more than this above the classroom's measured time flags the completion for review.
 OVERLOG_TOLERANCE_SECONDS = 15 * 60
 REASON_MAX_CHARS = 2000
-
-NOT_COMPLETABLE_MESSAGES = {
-    Status.REQUESTED: "You have not accepted this request yet; accept it first, then complete it.",
-    Status.CANCELED: "This session was canceled, so there is nothing to log.",
-    Status.DECLINED: "This session was declined, so there is nothing to log.",
-    Status.MISSED: "This session was missed (no student accepted it), so it cannot be logged.",
-}
 
 
 @dataclass(frozen=True)
@@ -119,10 +109,12 @@ def _complete(
             return CompletionResult(earlier, replayed=True)
 
     now = timezone.now()
-    _check_status(session)
-    _check_timing(session, actor, now=now, support_override=reason is not None)
     participants = list(session.participants.select_related("user"))
-    _check_participants(session, participants, ending_call=ending_call)
+    refusal = completion_refusal(
+        session=session, participants=participants, actor=actor, now=now, ending_call=ending_call
+    )
+    if refusal is not None:
+        raise refusal
     minutes = check_duration(minutes)
     checked_recap = check_recap(recap, min_chars=session.organization.min_recap_chars)
 
@@ -194,90 +186,16 @@ def _clean_idempotency_key(key: str | None) -> str | None:
 
 
 def _check_actor(actor: User, session: Session, on_behalf_reason: str | None) -> str | None:
-    """Rule 1: only the tutor, or a support agent on the tutor's behalf with a reason."""
+    """Rule 1: only the tutor, or a support agent on the tutor's behalf with a reason.
+    Returns the agent's reason, or None for the tutor."""
     if session.tutor_id == actor.pk:
         return None
-    if actor.is_support_agent:
-        reason = clean_text(on_behalf_reason or "", field="Reason", max_length=REASON_MAX_CHARS)
-        if not reason:
-            raise InvalidInput(
-                "Give the reason you are logging this session on the tutor's behalf.",
-                code="reason_required",
-            )
-        return reason
-    raise Forbidden("Only the session's tutor can complete it.")
-
-
-def _check_status(session: Session) -> None:
-    if session.status == Status.COMPLETED:
-        completion = Completion.objects.filter(session=session).first()
-        logged = f" ({duration_label(completion.minutes)} logged)" if completion else ""
-        raise Conflict(
-            f"This session has already been completed{logged}.", code="already_completed"
+    if not actor.is_support_agent:
+        raise Forbidden("Only the session's tutor can complete it.")
+    reason = clean_text(on_behalf_reason or "", field="Reason", max_length=REASON_MAX_CHARS)
+    if not reason:
+        raise InvalidInput(
+            "Give the reason you are logging this session on the tutor's behalf.",
+            code="reason_required",
         )
-    if session.status not in lifecycle.COMPLETABLE:
-        raise Conflict(
-            NOT_COMPLETABLE_MESSAGES.get(
-                Status(session.status), "This session cannot be completed in its current state."
-            ),
-            code="session_not_completable",
-        )
-
-
-def _check_timing(session: Session, actor: User, *, now: datetime, support_override: bool) -> None:
-    opens = completable_from(
-        scheduled_start=session.scheduled_start, call_started_at=session.call_started_at
-    )
-    if now < opens:
-        raise RuleViolation(
-            f"This session starts {when(opens, actor.zone)}; you can complete it from then.",
-            code="session_not_started",
-            opens_at=opens.isoformat(),
-        )
-    deadline = completion_deadline(
-        scheduled_end=session.scheduled_end,
-        call_ended_at=session.call_ended_at,
-        grace_hours=session.organization.grace_hours,
-    )
-    if now > deadline and not support_override:
-        raise RuleViolation(
-            f"Logging closed {describe_span(now - deadline)} ago: the "
-            f"{session.organization.grace_hours}-hour grace period ended "
-            f"{when(deadline, actor.zone)}. Ask Support to log this session for you.",
-            code="grace_period_expired",
-            closed_at=deadline.isoformat(),
-        )
-
-
-def _check_participants(
-    session: Session, participants: list[Participant], *, ending_call: bool
-) -> None:
-    """Rule 2 (everyone still on it accepted, at least one) and rule 4 (nobody left in the call)."""
-    pending = [p.user for p in participants if p.state == ParticipantState.INVITED]
-    if pending:
-        verb = "has" if len(pending) == 1 else "have"
-        raise RuleViolation(
-            f"{names(pending)} {verb} not accepted the invitation yet. If they did not come, "
-            "remove them from the session, then complete it.",
-            code="participants_not_accepted",
-            user_ids=[u.pk for u in pending],
-        )
-    if not any(p.state == ParticipantState.ACCEPTED for p in participants):
-        raise RuleViolation(
-            "No student remains on this session, so there is no one to log it for. "
-            "Cancel it instead.",
-            code="no_participants",
-        )
-    if ending_call:
-        return
-    present = call_presence().user_ids_in_call(session.pk) - {session.tutor_id}
-    if present:
-        still_in = [p.user for p in participants if p.user_id in present]
-        label = names(still_in) if still_in else f"{len(present)} participant(s)"
-        verb = "is" if len(present) == 1 else "are"
-        raise RuleViolation(
-            f"{label} {verb} still in the call. Complete the session once everyone has left, "
-            "or use “Log time & leave call” in the classroom.",
-            code="participants_in_call",
-            user_ids=sorted(present),
-        )
+    return reason

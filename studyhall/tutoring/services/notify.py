@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from studyhall.accounts.models import User
 from studyhall.notifications.emails import send_templated
 from studyhall.tutoring.models import ParticipantState, Session
 
@@ -28,9 +29,11 @@ def after_commit_send_recap(*, session_id: int) -> None:
     transaction.on_commit(send_recap, robust=True)
 
 
-def after_commit_session_event(*, session_id: int, event: str, actor_id: int) -> None:
+def after_commit_session_event(
+    *, session_id: int, event: str, actor_id: int, only_user_id: int | None = None
+) -> None:
     def send_event() -> None:
-        send_session_event(session_id, event, actor_id)
+        send_session_event(session_id, event, actor_id, only_user_id=only_user_id)
 
     transaction.on_commit(send_event, robust=True)
 
@@ -56,8 +59,14 @@ def send_recap_to_students(session_id: int) -> int:
     )
 
 
-def send_session_event(session_id: int, event: str, actor_id: int) -> int:
-    """Tell everyone on the session but the person who acted what happened."""
+def send_session_event(
+    session_id: int, event: str, actor_id: int, *, only_user_id: int | None = None
+) -> int:
+    """Tell the people on the session, but not the one who acted, what happened.
+
+    Students who declined or were removed hear no more about it; `only_user_id` narrows the
+    message to one person (the student who was removed).
+    """
     session = (
         Session.objects.select_related("course", "tutor", "organization")
         .filter(pk=session_id)
@@ -65,16 +74,19 @@ def send_session_event(session_id: int, event: str, actor_id: int) -> int:
     )
     if session is None or event not in EVENT_SUBJECTS:
         return 0
-    people = [session.tutor] + [
-        p.user
-        for p in session.participants.select_related("user").exclude(
-            state=ParticipantState.DECLINED
-        )
-    ]
-    recipients = {u.pk: u for u in people if u.pk != actor_id}
-    actor = next((u for u in people if u.pk == actor_id), None)
+    participants = session.participants.select_related("user")
+    if only_user_id is not None:
+        people = [p.user for p in participants.filter(user_id=only_user_id)]
+    else:
+        people = [session.tutor] + [
+            p.user
+            for p in participants.filter(
+                state__in=(ParticipantState.INVITED, ParticipantState.ACCEPTED)
+            )
+        ]
+    actor = User.objects.filter(pk=actor_id).first()
     return send_templated(
-        to=recipients.values(),
+        to=[u for u in people if u.pk != actor_id],
         subject=EVENT_SUBJECTS[event],
         template="tutoring/email/session_event",
         context={"session": session, "event": event, "actor": actor},

@@ -140,6 +140,11 @@ def accept_session(*, session_id: int, actor: User) -> Session:
         session = _locked(actor, session_id)
         _refuse_if_ended(session, "accept")
         if session.tutor_id == actor.pk:
+            if session.origin != Origin.REQUEST:
+                raise Conflict(
+                    "This is your own invitation; your students accept it.",
+                    code="invalid_transition",
+                )
             if session.status != Status.REQUESTED:
                 return session
             lifecycle.move(session, Status.SCHEDULED)
@@ -293,7 +298,12 @@ def remove_participant(*, session_id: int, actor: User, user_id: int) -> Session
             user_id=participant.user_id,
             previous_state=previous,
         )
-        after_commit_session_event(session_id=session.pk, event="removed", actor_id=actor.pk)
+        after_commit_session_event(
+            session_id=session.pk,
+            event="removed",
+            actor_id=actor.pk,
+            only_user_id=participant.user_id,
+        )
     return session
 
 

@@ -1,0 +1,31 @@
+"""The classroom's answer to the completion service's questions about the call."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from studyhall.calls import services
+from studyhall.calls.measure import together_seconds
+from studyhall.calls.models import CallEvent
+from studyhall.tutoring.models import ParticipantState, Session
+
+
+class DatabaseCallPresence:
+    def user_ids_in_call(self, session_id: int) -> set[int]:
+        return services.present_user_ids(session_id)
+
+    def measured_seconds(self, session_id: int) -> float | None:
+        """Seconds the tutor and at least one student were in the call together; None when
+        nobody ever joined."""
+        events = list(CallEvent.objects.filter(session_id=session_id).order_by("at", "id"))
+        if not events:
+            return None
+        session = Session.objects.only("tutor_id").get(pk=session_id)
+        students = set(
+            session.participants.filter(state=ParticipantState.ACCEPTED).values_list(
+                "user_id", flat=True
+            )
+        )
+        return together_seconds(
+            events, tutor_id=session.tutor_id, student_ids=students, now=timezone.now()
+        )

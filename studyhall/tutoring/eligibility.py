@@ -1,0 +1,113 @@
+"""Whether a session can be completed right now, and if not, the exact refusal.
+
+One function serves both the completion service (which raises the refusal, under the
+session's lock) and the pages (which show it in place of the Complete Session button), so a
+tutor reads the same words before and after pressing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from studyhall.accounts.models import User
+from studyhall.core.errors import Conflict, DomainError, Forbidden, RuleViolation
+from studyhall.tutoring import lifecycle
+from studyhall.tutoring.models import Participant, ParticipantState, Session, Status
+from studyhall.tutoring.presence import call_presence
+from studyhall.tutoring.rules import (
+    completable_from,
+    completion_deadline,
+    describe_span,
+    duration_label,
+)
+from studyhall.tutoring.text import names, when
+
+NOT_COMPLETABLE_MESSAGES = {
+    Status.REQUESTED: "You have not accepted this request yet; accept it first, then complete it.",
+    Status.CANCELED: "This session was canceled, so there is nothing to log.",
+    Status.DECLINED: "This session was declined, so there is nothing to log.",
+    Status.MISSED: "This session was missed (no student accepted it), so it cannot be logged.",
+}
+
+
+def completion_refusal(
+    *,
+    session: Session,
+    participants: Sequence[Participant],
+    actor: User,
+    now: datetime,
+    ending_call: bool = False,
+) -> DomainError | None:
+    """The first rule that stops `actor` completing `session` at `now`, before the time and
+    recap are looked at; None when nothing does. Rules 1, 2, 3, 4 and 8, in that order of
+    what a tutor can do something about."""
+    is_tutor = session.tutor_id == actor.pk
+    if not is_tutor and not actor.is_support_agent:
+        return Forbidden("Only the session's tutor can complete it.")
+    if session.status == Status.COMPLETED:
+        completion = getattr(session, "completion", None)
+        logged = f" ({duration_label(completion.minutes)} logged)" if completion else ""
+        return Conflict(
+            f"This session has already been completed{logged}.", code="already_completed"
+        )
+    if session.status not in lifecycle.COMPLETABLE:
+        return Conflict(
+            NOT_COMPLETABLE_MESSAGES.get(
+                Status(session.status), "This session cannot be completed in its current state."
+            ),
+            code="session_not_completable",
+        )
+    opens = completable_from(
+        scheduled_start=session.scheduled_start, call_started_at=session.call_started_at
+    )
+    if now < opens:
+        return RuleViolation(
+            f"This session starts {when(opens, actor.zone)}; you can complete it from then.",
+            code="session_not_started",
+            opens_at=opens.isoformat(),
+        )
+    deadline = completion_deadline(
+        scheduled_end=session.scheduled_end,
+        call_ended_at=session.call_ended_at,
+        grace_hours=session.organization.grace_hours,
+    )
+    # A support agent logging on the tutor's behalf is not bound by the grace period.
+    if now > deadline and is_tutor:
+        return RuleViolation(
+            f"Logging closed {describe_span(now - deadline)} ago: the "
+            f"{session.organization.grace_hours}-hour grace period ended "
+            f"{when(deadline, actor.zone)}. Ask Support to log this session for you.",
+            code="grace_period_expired",
+            closed_at=deadline.isoformat(),
+        )
+    pending = [p.user for p in participants if p.state == ParticipantState.INVITED]
+    if pending:
+        verb = "has" if len(pending) == 1 else "have"
+        return RuleViolation(
+            f"{names(pending)} {verb} not accepted the invitation yet. If they did not come, "
+            "remove them from the session, then complete it.",
+            code="participants_not_accepted",
+            user_ids=[u.pk for u in pending],
+        )
+    if not any(p.state == ParticipantState.ACCEPTED for p in participants):
+        return RuleViolation(
+            "No student remains on this session, so there is no one to log it for. "
+            "Cancel it instead.",
+            code="no_participants",
+        )
+    if ending_call:
+        # "Log time & leave call": the call ends for everyone still in it.
+        return None
+    present = call_presence().user_ids_in_call(session.pk) - {session.tutor_id}
+    if present:
+        still_in = [p.user for p in participants if p.user_id in present]
+        label = names(still_in) if still_in else f"{len(present)} participant(s)"
+        verb = "is" if len(present) == 1 else "are"
+        return RuleViolation(
+            f"{label} {verb} still in the call. Complete the session once everyone has left, "
+            "or use “Log time & leave call” in the classroom.",
+            code="participants_in_call",
+            user_ids=sorted(present),
+        )
+    return None

@@ -1,0 +1,116 @@
+"""Session wording for templates: status in the viewer's words, who is on a session, and the
+logging countdown of the Sessions tab."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django import template
+
+from studyhall.accounts.models import User
+from studyhall.core.money import Money, format_cents
+from studyhall.tutoring import selectors
+from studyhall.tutoring.models import ParticipantState, Session, Status
+from studyhall.tutoring.rules import describe_span, duration_label
+from studyhall.tutoring.text import names
+
+register = template.Library()
+
+ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
+
+
+@register.simple_tag
+def status_label(session: Session, viewer: User) -> str:
+    """A pending session is named after whoever has to answer it: the tutor sees a request as
+    "Requested" and its student "Awaiting tutor"; an invitation is "Invited" to a student who
+    has yet to answer and "Awaiting student" to everyone else."""
+    status = session.status
+    is_tutor = session.tutor_id == viewer.pk
+    mine = next((p for p in session.participants.all() if p.user_id == viewer.pk), None)
+    if status == Status.REQUESTED:
+        return "Requested" if is_tutor else "Awaiting tutor"
+    if status == Status.INVITED:
+        answering = mine is not None and mine.state == ParticipantState.INVITED
+        return "Invited" if answering else "Awaiting student"
+    return Status(status).label
+
+
+@register.simple_tag
+def people_of(session: Session, viewer: User) -> str:
+    """'with <students>' for the tutor (those still on it), 'with <tutor>' for a student."""
+    if session.tutor_id != viewer.pk:
+        return f"with {session.tutor.display_name}"
+    participants = list(session.participants.all())
+    on_session = [p.user for p in participants if p.state in ON_SESSION]
+    shown = names(on_session or [p.user for p in participants])
+    return f"with {shown}" if shown else "no students"
+
+
+@dataclass(frozen=True)
+class LoggingNote:
+    text: str
+    closed: bool = False
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@register.simple_tag
+def logging_note(session: Session, now: datetime) -> LoggingNote:
+    """The Needs completion countdown: how long the tutor has left to log the session."""
+    if session.status == Status.REQUESTED:
+        return LoggingNote("Accept the request to log it")
+    deadline = selectors.deadline_of(session)
+    if now > deadline:
+        return LoggingNote("Logging closed — ask Support", closed=True)
+    return LoggingNote(f"Logging closes in {describe_span(deadline - now)}")
+
+
+@register.simple_tag
+def money(cents: int, currency: str) -> str:
+    return format_cents(cents, currency)
+
+
+@register.filter
+def duration(minutes: int) -> str:
+    return duration_label(minutes)
+
+
+@register.simple_tag
+def balances_to_show(user: User, header_balances: object) -> list[Money]:
+    """The header balance: the tutor's balances, or zero for a tutor who has not earned yet."""
+    if isinstance(header_balances, list) and header_balances:
+        return header_balances
+    return [Money(0, currency) for currency in selectors.tutoring_currencies(user)]
+
+
+@register.simple_tag
+def event_sentence(session: Session, event: str, actor: User | None, recipient: User) -> str:
+    """The first line of a session email: who did what, from the recipient's side."""
+    who = actor.display_name if actor else "Someone"
+    course = session.course.code
+    by_tutor = actor is not None and actor.pk == session.tutor_id
+    if event == "invited":
+        return f"{who} invited you to a {course} tutoring session."
+    if event == "requested":
+        return f"{who} asked you to tutor a {course} session."
+    if event == "accepted":
+        if by_tutor:
+            return f"{who} accepted the request; the {course} session is scheduled."
+        return f"{who} accepted the {course} session."
+    if event == "declined":
+        if by_tutor:
+            return f"{who} declined the request for a {course} session."
+        return f"{who} will not take part in the {course} session."
+    if event == "canceled":
+        reason = f" Reason: {session.cancel_reason}" if session.cancel_reason else ""
+        return f"{who} canceled the {course} session.{reason}"
+    if event == "removed":
+        removed = session.participants.filter(
+            user=recipient, state=ParticipantState.REMOVED
+        ).exists()
+        if removed:
+            return f"{who} removed you from the {course} session."
+        return f"{who} removed a student from the {course} session."
+    return f"The {course} session changed."

@@ -1,0 +1,330 @@
+"""Pages for sessions: the Sessions tab, a session's details with its actions, and the Complete
+Session form. Views parse input, call one service, and render; the rules live in services."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+
+from studyhall.accounts.models import User
+from studyhall.core.errors import Conflict, DomainError, Forbidden, NotFound
+from studyhall.core.money import format_cents
+from studyhall.tutoring import lifecycle, selectors
+from studyhall.tutoring.access import access_session, is_org_admin
+from studyhall.tutoring.forms import RECAP_FIELDS, CompletionForm, recap_count_text
+from studyhall.tutoring.models import Participant, ParticipantState, Session, Status
+from studyhall.tutoring.rules import recap_length
+from studyhall.tutoring.services import scheduling
+from studyhall.tutoring.services.completion import complete_session
+
+
+class HtmxRequest(HttpRequest):
+    """What reaches these views: HtmxMiddleware has run."""
+
+    htmx: HtmxDetails
+
+
+P = ParamSpec("P")
+SessionView = Callable[Concatenate[HtmxRequest, int, P], HttpResponse]
+
+ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
+# Refusals that point at one field of the completion form, and what to say next to it.
+FIELD_OF_ERROR = {
+    "invalid_duration": ("minutes", "Choose one of the listed times."),
+    "reason_required": ("on_behalf_reason", "Say why you are logging it for the tutor."),
+}
+
+
+def _refusals_as_pages(view: SessionView[P]) -> SessionView[P]:
+    """Outside the session's organization it does not exist (404); inside it, a refusal gets
+    a page that says why (403)."""
+
+    @wraps(view)
+    def wrapper(request: HtmxRequest, pk: int, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        try:
+            return view(request, pk, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except Forbidden as exc:
+            return render(request, "tutoring/forbidden.html", {"message": exc.message}, status=403)
+
+    return wrapper
+
+
+def _viewer(request: HtmxRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # login_required ran first
+    return user
+
+
+def _session(viewer: User, pk: int) -> Session:
+    details = selectors.with_details(Session.objects.select_related("completion__earning"))
+    return access_session(viewer, pk, queryset=details)
+
+
+# -- Sessions tab --------------------------------------------------------------------------
+
+
+@login_required
+def sessions(request: HtmxRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    now = timezone.now()
+    return render(
+        request,
+        "tutoring/sessions.html",
+        {
+            "tab": selectors.sessions_tab(viewer, now=now),
+            "now": now,
+            "is_tutor": selectors.is_tutor_anywhere(viewer),
+        },
+    )
+
+
+# -- Session details -----------------------------------------------------------------------
+
+
+@login_required
+@_refusals_as_pages
+def detail(request: HtmxRequest, pk: int) -> HttpResponse:
+    viewer = _viewer(request)
+    session = _session(viewer, pk)
+    context = _detail_context(viewer, session)
+    if request.htmx and request.GET.get("part") == "complete-panel":
+        # The panel asks again while someone is still in the call (rule 4: it updates live).
+        return render(request, "tutoring/detail.html#complete-panel", context)
+    return render(request, "tutoring/detail.html", context)
+
+
+def _detail_context(viewer: User, session: Session) -> dict[str, Any]:
+    now = timezone.now()
+    participants: list[Participant] = list(session.participants.all())
+    mine = next((p for p in participants if p.user_id == viewer.pk), None)
+    is_tutor = session.tutor_id == viewer.pk
+    is_agent = viewer.is_support_agent
+    is_admin = not is_tutor and not is_agent and is_org_admin(viewer, session)
+    status = session.status
+    pending = status in lifecycle.PENDING
+    ended = status in lifecycle.TERMINAL
+    answering = mine is not None and mine.state == ParticipantState.INVITED
+    on_session = mine is not None and mine.state in ON_SESSION
+    others_on = any(p.state in ON_SESSION and p.user_id != viewer.pk for p in participants)
+    may_log = (is_tutor or is_agent) and not ended
+    blocker = None
+    if may_log:
+        blocker = selectors.completion_blocker(session, viewer, now=now)
+    return {
+        "session": session,
+        "participants": participants,
+        "completion": getattr(session, "completion", None),
+        "is_tutor": is_tutor,
+        "is_agent": is_agent,
+        "can_accept": (is_tutor and status == Status.REQUESTED) or (answering and not ended),
+        "can_decline": (is_tutor and status == Status.REQUESTED) or (answering and pending),
+        "can_cancel": pending and (is_tutor or is_agent or on_session),
+        # A student in a group leaves the session; the others' session goes on.
+        "cancel_withdraws": not (is_tutor or is_agent) and others_on,
+        "can_remove": (is_tutor or is_agent) and not ended,
+        "removable_states": ON_SESSION,
+        "may_log": may_log,
+        "blocker": blocker,
+        "deadline": selectors.deadline_of(session),
+        "now": now,
+        "show_earnings": is_tutor or is_agent or is_admin,
+    }
+
+
+# -- Actions: accept, decline, cancel, remove ----------------------------------------------
+
+
+def _act(request: HtmxRequest, pk: int, action: Callable[[User], str]) -> HttpResponse:
+    """Run one service call, say how it went, and go back to the session (post/redirect/get)."""
+    viewer = _viewer(request)
+    try:
+        done = action(viewer)
+    except (NotFound, Forbidden):
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect("tutoring:detail", pk=pk)
+
+
+@login_required
+@require_POST
+@_refusals_as_pages
+def accept(request: HtmxRequest, pk: int) -> HttpResponse:
+    def run(viewer: User) -> str:
+        session = scheduling.accept_session(session_id=pk, actor=viewer)
+        if session.tutor_id == viewer.pk:
+            return "You accepted the request; the session is scheduled."
+        return "You accepted the invitation."
+
+    return _act(request, pk, run)
+
+
+@login_required
+@require_POST
+@_refusals_as_pages
+def decline(request: HtmxRequest, pk: int) -> HttpResponse:
+    def run(viewer: User) -> str:
+        session = scheduling.decline_session(session_id=pk, actor=viewer)
+        if session.tutor_id == viewer.pk:
+            return "You declined the request."
+        return "You declined the invitation."
+
+    return _act(request, pk, run)
+
+
+@login_required
+@require_POST
+@_refusals_as_pages
+def cancel(request: HtmxRequest, pk: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+
+    def run(viewer: User) -> str:
+        session = scheduling.cancel_session(session_id=pk, actor=viewer, reason=reason)
+        if session.status == Status.CANCELED:
+            return "The session is canceled; everyone on it has been told why."
+        return "You left the session; the others have been told."
+
+    return _act(request, pk, run)
+
+
+@login_required
+@require_POST
+@_refusals_as_pages
+def remove_participant(request: HtmxRequest, pk: int, user_id: int) -> HttpResponse:
+    def run(viewer: User) -> str:
+        scheduling.remove_participant(session_id=pk, actor=viewer, user_id=user_id)
+        removed = User.objects.filter(pk=user_id).first()
+        return f"{removed.display_name if removed else 'The student'} was removed from the session."
+
+    return _act(request, pk, run)
+
+
+# -- Complete Session ----------------------------------------------------------------------
+
+
+@login_required
+@_refusals_as_pages
+def complete(request: HtmxRequest, pk: int) -> HttpResponse:
+    viewer = _viewer(request)
+    session = _session(viewer, pk)
+    on_behalf = session.tutor_id != viewer.pk
+    if on_behalf and not viewer.is_support_agent:
+        raise Forbidden("Only the session's tutor can complete it.")
+    if request.method == "POST":
+        return _submit_completion(request, viewer, session, on_behalf=on_behalf)
+
+    if session.status == Status.COMPLETED:
+        messages.info(request, "This session is already completed; here is what was logged.")
+        return redirect("tutoring:detail", pk=pk)
+    blocker = selectors.completion_blocker(session, viewer)
+    form = CompletionForm(initial={"idempotency_key": uuid.uuid4().hex}, on_behalf=on_behalf)
+    return _render_form(request, session, form, blocker=blocker)
+
+
+def _submit_completion(
+    request: HtmxRequest, viewer: User, session: Session, *, on_behalf: bool
+) -> HttpResponse:
+    form = CompletionForm(request.POST, on_behalf=on_behalf)
+    if not form.is_valid():
+        # Only Django's own checks (such as a NUL character) can fail here.
+        return _render_form(
+            request, session, form, error="Some answers could not be read; see below.", status=400
+        )
+    try:
+        result = complete_session(
+            session_id=session.pk,
+            actor=viewer,
+            minutes=form.cleaned_data["minutes"],
+            recap=form.recap(),
+            idempotency_key=form.cleaned_data["idempotency_key"] or None,
+            on_behalf_reason=form.cleaned_data.get("on_behalf_reason") if on_behalf else None,
+        )
+    except (NotFound, Forbidden):
+        raise
+    except Conflict as exc:
+        if exc.code != "already_completed":
+            return _refused(request, session, form, exc)
+        messages.info(request, exc.message)
+        return _to_details(request, session)
+    except DomainError as exc:
+        return _refused(request, session, form, exc)
+
+    earning = result.completion.earning
+    amount = format_cents(earning.amount_cents, earning.currency)
+    if on_behalf:
+        done = f"Session completed for {session.tutor.display_name} — {amount} deposited to "
+        done += "their Studyhall account."
+    else:
+        done = f"Session completed — {amount} deposited to your Studyhall account."
+    messages.success(request, done)
+    return _to_details(request, session)
+
+
+def _refused(
+    request: HtmxRequest, session: Session, form: CompletionForm, exc: DomainError
+) -> HttpResponse:
+    """Show the service's refusal above the form, with everything that was typed kept."""
+    marks: list[tuple[str, str]] = []
+    if exc.code in FIELD_OF_ERROR:
+        marks = [FIELD_OF_ERROR[exc.code]]
+    elif exc.code == "recap_incomplete":
+        marks = [(key, "Answer this prompt.") for key in exc.extra.get("missing", [])]
+    elif "field" in exc.extra:
+        # Text checks name the field by its key or by the label the person saw.
+        named = exc.extra["field"]
+        if named == "Reason":
+            marks = [("on_behalf_reason", "Fix the reason.")]
+        else:
+            keys = [k for k in RECAP_FIELDS if named in (k, form.fields[k].label)]
+            marks = [(key, "Fix this answer.") for key in keys]
+    for field, hint in marks:
+        if field in form.fields:
+            form.add_error(field, hint)
+    return _render_form(request, session, form, error=exc.message, status=exc.http_status)
+
+
+def _to_details(request: HtmxRequest, session: Session) -> HttpResponse:
+    url = reverse("tutoring:detail", kwargs={"pk": session.pk})
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _render_form(
+    request: HtmxRequest,
+    session: Session,
+    form: CompletionForm,
+    *,
+    error: str = "",
+    blocker: DomainError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    minimum = session.organization.min_recap_chars
+    counted = recap_length(form.answers())
+    context = {
+        "session": session,
+        "form": form,
+        "error": error,
+        "blocker": blocker,
+        "min_chars": minimum,
+        "count_text": recap_count_text(counted, minimum),
+        "count_met": counted >= minimum,
+    }
+    template = "tutoring/complete.html"
+    if request.htmx and request.method == "POST":
+        template += "#completion-form"
+    return render(request, template, context, status=status)
