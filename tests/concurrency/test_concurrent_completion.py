@@ -108,7 +108,6 @@ def check_ledger() -> None:
         call_command("check_ledger")
 
 
-
 @pytest.fixture
 def token(cast: Cast, live_server: LiveServer) -> str:
     token = issue_token(request=None, email=cast.tutor.email, password=f.PASSWORD)
