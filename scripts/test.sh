@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# The whole suite: Django's checks, every test on SQLite, then the money and concurrency tests
-# again on PostgreSQL. PostgreSQL is used whenever it answers; with STUDYHALL_REQUIRE_POSTGRES=1
-# (CI) an unreachable server is a failure, not a skip.
+# The whole suite: Django's checks; every test on SQLite; the WebRTC browser test inside a
+# loopback-only network namespace; then the money and concurrency tests again on PostgreSQL.
+# PostgreSQL and Redis are used whenever they answer; with STUDYHALL_REQUIRE_POSTGRES=1 and
+# STUDYHALL_REQUIRE_REDIS=1 (CI) a missing server is a failure, not a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PG_URL=${STUDYHALL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+clean_env=(env -u DATABASE_URL -u REDIS_URL)
 
 echo "== Django checks"
-env -u DATABASE_URL -u REDIS_URL $PY manage.py check --fail-level WARNING
-env -u DATABASE_URL -u REDIS_URL $PY manage.py makemigrations --check --dry-run >/dev/null
+"${clean_env[@]}" $PY manage.py check --fail-level WARNING
+"${clean_env[@]}" $PY manage.py makemigrations --check --dry-run >/dev/null
 
 echo "== Test suite on SQLite"
-env -u DATABASE_URL -u REDIS_URL .venv/bin/pytest -q
+"${clean_env[@]}" .venv/bin/pytest -q -m "not webrtc"
+
+echo "== WebRTC browser test in a loopback-only network namespace"
+# Nothing the browsers do can leave 127.0.0.1: the namespace has no other interface.
+unshare -n sh -c 'ip link set lo up && exec "$0" "$@"' \
+  "${clean_env[@]}" STUDYHALL_IN_LOOPBACK_NETNS=1 .venv/bin/pytest -q -m webrtc tests/e2e
 
 if $PY scripts/pg_ready.py "$PG_URL"; then
   echo "== Money and concurrency tests on PostgreSQL"

@@ -136,7 +136,8 @@ def describe_span(delta: timedelta) -> str:
     if minutes < 60:
         return "1 minute" if minutes == 1 else f"{minutes} minutes"
     hours = minutes // 60
-    if hours < 48:
+    # A grace window is counted in hours (72 by default), which reads better than "2 days".
+    if hours <= 72:
         return "1 hour" if hours == 1 else f"{hours} hours"
     days = hours // 24
     return f"{days} days"

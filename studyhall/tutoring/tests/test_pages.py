@@ -128,7 +128,7 @@ def test_countdown_wording_follows_the_clock(client: Client, cast: Cast):
     as_user(client, cast.tutor)
     url = reverse("tutoring:sessions")
     expectations = [
-        (NOW, "Logging closes in 3 days"),
+        (NOW, "Logging closes in 72 hours"),
         (NOW + timedelta(hours=72) - timedelta(minutes=45), "Logging closes in 45 minutes"),
         (NOW + timedelta(hours=72), "Logging closes in less than a minute"),
         (NOW + timedelta(hours=72, minutes=1), "Logging closed — ask Support"),
@@ -290,7 +290,7 @@ def test_complete_button_appears_when_the_tutor_may_complete(
     complete = reverse("tutoring:complete", args=[session.pk])
     link = f'<a class="button button--primary" href="{complete}">Complete Session</a>'
     assert link in html
-    assert "Logging closes in 3 days" in html
+    assert "Logging closes in 72 hours" in html
     # Nobody else sees it.
     for who in (cast.student, cast.admin):
         assert "Complete Session" not in html_of(as_user(client, who).get(url))

@@ -313,9 +313,10 @@ def test_an_earlier_call_end_does_not_shorten_the_deadline() -> None:
         (timedelta(hours=1, minutes=59), "1 hour"),
         (timedelta(hours=31), "31 hours"),
         (timedelta(hours=47, minutes=59), "47 hours"),
-        (timedelta(hours=48), "2 days"),
-        (timedelta(hours=71), "2 days"),
-        (timedelta(days=3), "3 days"),
+        (timedelta(hours=48), "48 hours"),
+        (timedelta(hours=71), "71 hours"),
+        (timedelta(days=3), "72 hours"),
+        (timedelta(hours=73), "3 days"),
     ],
 )
 def test_describe_span(delta: timedelta, text: str) -> None:

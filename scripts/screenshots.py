@@ -1,0 +1,106 @@
+"""Take the README's screenshots: a fresh demo database, a real server, Debian's Chromium.
+
+.venv/bin/python scripts/screenshots.py   # writes docs/img/*.png
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "img"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def serve(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["DATABASE_URL"] = f"sqlite://{workdir / 'shots.sqlite3'}"
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    for command in (["migrate", "--noinput"], ["seed_demo"]):
+        subprocess.run([*manage, *command], env=env, cwd=ROOT, check=True, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def sign_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill('input[name="login"]', email)
+    page.fill('input[name="password"]', "studyhall-demo")
+    page.locator('form button[type="submit"]').first.click()
+    page.wait_for_url(f"{base}/sessions/")
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        server, base = serve(Path(tmp))
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+                page = browser.new_page(viewport={"width": 1100, "height": 900})
+                sign_in(page, base, "tutor@demo.test")
+                page.screenshot(path=OUT / "sessions-tab.png", full_page=True)
+                row = page.locator("#needs-completion li, #needs-completion tr")
+                row.filter(has_text="CHEM 110").filter(has_text="closes in").first.get_by_role(
+                    "link"
+                ).first.click()
+                page.screenshot(path=OUT / "session-details.png", full_page=True)
+                page.get_by_role("link", name="Complete Session").click()
+                page.get_by_label("Time spent").select_option("55")
+                page.get_by_label("Topics covered").fill("Limiting reagents.")
+                page.get_by_label("How your tutee did").fill("Did well.")
+                page.get_by_label("Next steps").fill("More practice.")
+                page.get_by_role("button", name="Log time").click()
+                page.get_by_role("alert").wait_for()
+                page.screenshot(path=OUT / "complete-refused.png", full_page=True)
+                phone = browser.new_page(viewport={"width": 390, "height": 844})
+                sign_in(phone, base, "tutor@demo.test")
+                phone.screenshot(path=OUT / "sessions-tab-phone.png", full_page=True)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
