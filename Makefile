@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON := python3
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test venv lint format typecheck test-fast demo-reset chromium clean
+.PHONY: run test venv lint format typecheck test-fast demo-reset chromium screenshots clean
 
 $(UV):
 	python3 -m venv $(BOOTSTRAP)
@@ -51,6 +51,10 @@ test: venv chromium lint typecheck
 # Unit tests on SQLite only, without lint, types or the browser.
 test-fast: venv
 	$(VENV)/bin/pytest -q -m "not e2e"
+
+# The README's pictures, from a fresh demo in Debian's Chromium.
+screenshots: venv chromium
+	PYTHONPATH=. $(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) $(BOOTSTRAP) var

@@ -15,17 +15,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from studyhall.testing.browser import CHROMIUM, CHROMIUM_FLAGS
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def serve(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -76,7 +69,7 @@ def main() -> None:
         server, base = serve(Path(tmp))
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
                 page = browser.new_page(viewport={"width": 1100, "height": 900})
                 sign_in(page, base, "tutor@demo.test")
                 page.screenshot(path=OUT / "sessions-tab.png", full_page=True)
