@@ -22,8 +22,7 @@ venv: $(UV)
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
-	@echo "Studyhall is starting at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port $(PORT) --lifespan off
+	PORT=$(PORT) scripts/serve.sh
 
 # Drops the SQLite database and seeds fresh demo sessions relative to the current time.
 demo-reset: venv

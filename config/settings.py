@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "template_partials",
     "allauth",
     "allauth.account",
+    "django_tasks",
+    "django_tasks_db",
     "studyhall.core",
     "studyhall.accounts",
     "studyhall.orgs",
@@ -148,6 +150,11 @@ STUDYHALL_CALL_PRESENCE = "studyhall.calls.presence.DatabaseCallPresence"
 # STUN/TURN servers handed to browsers for WebRTC, as RTCIceServer objects, e.g.
 # [{"urls": "turn:turn.example.edu:3478", "username": "studyhall", "credential": "..."}].
 STUDYHALL_ICE_SERVERS = ice_servers(env_json("STUDYHALL_ICE_SERVERS", []))
+
+# Background work: tasks are stored in the database and run by `manage.py db_worker`;
+# `manage.py run_scheduler` enqueues the periodic ones below when they fall due.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, object]] = {}
 
 LOGGING = {
     "version": 1,

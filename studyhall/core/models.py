@@ -25,3 +25,14 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class PeriodicRun(models.Model):
+    """When each periodic job was last enqueued. The scheduler claims a job by locking its
+    row, so several scheduler processes never enqueue the same run twice."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (last {self.last_enqueued_at})"

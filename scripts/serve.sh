@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The three processes of a Studyhall deployment, for `make run`: the web server (HTTP and
+# WebSockets), the background worker, and the scheduler of periodic jobs. Ctrl-C stops all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT=${PORT:-8000}
+PY=.venv/bin/python
+
+$PY manage.py db_worker --queue-name default &
+worker=$!
+$PY manage.py run_scheduler &
+scheduler=$!
+trap 'kill "$worker" "$scheduler" 2>/dev/null || true; wait' EXIT
+
+echo "Studyhall is starting at http://127.0.0.1:$PORT/ (Ctrl-C stops it)"
+.venv/bin/uvicorn config.asgi:application --host 127.0.0.1 --port "$PORT" --lifespan off
