@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from studyhall.calls import services
-from studyhall.core.errors import DomainError
+from studyhall.core.errors import DomainError, Forbidden
 from studyhall.core.text import clean_text
 from studyhall.tutoring.models import Session
 
@@ -66,8 +66,7 @@ class ClassroomConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         except DomainError as exc:
-            await self.send_json({"type": "refused", "code": exc.code, "message": exc.message})
-            await self.close(code=CLOSE_FORBIDDEN if exc.http_status == 403 else CLOSE_BAD_REQUEST)
+            await self.refuse(exc)
             return
         self.peer_id = joined.connection.peer_id
         await self.channel_layer.group_add(room(self.session_id), self.channel_name)
@@ -90,7 +89,9 @@ class ClassroomConsumer(AsyncJsonWebsocketConsumer):
         # A deliberate close (Leave call, a closed tab) is a leave now; a dropped network
         # (1006) keeps the seat until the presence timeout, so a quick reconnect is seamless.
         if self.left_on_purpose or code in (1000, 1001):
-            await database_sync_to_async(services.leave)(peer_id=self.peer_id)
+            await database_sync_to_async(services.leave)(
+                peer_id=self.peer_id, channel_name=self.channel_name
+            )
             await self.broadcast_roster()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -112,21 +113,7 @@ class ClassroomConsumer(AsyncJsonWebsocketConsumer):
             raise FrameError("A frame is a JSON object with a string 'type'.")
         kind = frame["type"]
         if kind == "heartbeat":
-            alive = await database_sync_to_async(services.heartbeat)(peer_id=self.peer_id)
-            if not alive:
-                # Expired while silent: rejoin under the same peer id.
-                await database_sync_to_async(services.join)(
-                    session_id=self.session_id,
-                    user=self.user,
-                    peer_id=self.peer_id,
-                    channel_name=self.channel_name,
-                )
-            if (
-                await database_sync_to_async(services.expire)(session_id=self.session_id)
-                or not alive
-            ):
-                await self.broadcast_roster()
-            await self.send_json({"type": "heartbeat_ack"})
+            await self.heartbeat()
         elif kind == "signal":
             await self.relay_signal(frame)
         elif kind == "chat":
@@ -144,6 +131,37 @@ class ClassroomConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=1000)
         else:
             raise FrameError(f"Unknown frame type {kind[:40]!r}.")
+
+    async def heartbeat(self) -> None:
+        assert self.peer_id is not None
+        alive = await database_sync_to_async(services.heartbeat)(peer_id=self.peer_id)
+        try:
+            if alive:
+                refusal = await database_sync_to_async(services.stay_or_refusal)(
+                    session_id=self.session_id, user=self.user, peer_id=self.peer_id
+                )
+                if refusal is not None:
+                    raise Forbidden(refusal, code="classroom_closed")
+            else:
+                # Expired while silent (a sleeping laptop): rejoin under the same peer id.
+                await database_sync_to_async(services.join)(
+                    session_id=self.session_id,
+                    user=self.user,
+                    peer_id=self.peer_id,
+                    channel_name=self.channel_name,
+                )
+        except DomainError as exc:
+            await database_sync_to_async(services.expire)(session_id=self.session_id)
+            await self.broadcast_roster()
+            await self.refuse(exc)
+            return
+        if await database_sync_to_async(services.expire)(session_id=self.session_id) or not alive:
+            await self.broadcast_roster()
+        await self.send_json({"type": "heartbeat_ack"})
+
+    async def refuse(self, exc: DomainError) -> None:
+        await self.send_json({"type": "refused", "code": exc.code, "message": exc.message})
+        await self.close(code=CLOSE_FORBIDDEN if exc.http_status == 403 else CLOSE_BAD_REQUEST)
 
     async def relay_signal(self, frame: dict[str, Any]) -> None:
         to, signal_kind, payload = frame.get("to"), frame.get("kind"), frame.get("payload")

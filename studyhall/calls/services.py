@@ -107,8 +107,14 @@ def heartbeat(*, peer_id: str, now: datetime | None = None) -> bool:
     )
 
 
-def leave(*, peer_id: str, now: datetime | None = None) -> int | None:
-    """The tab left on purpose (Leave call, or closed). Returns the session id, if any."""
+def leave(
+    *, peer_id: str, channel_name: str | None = None, now: datetime | None = None
+) -> int | None:
+    """The tab left on purpose (Leave call, or closed). Returns the session id, if any.
+
+    With `channel_name`, only that socket's seat is given up: a socket closing after its tab
+    has already reconnected on a new one must not take the new seat with it.
+    """
     now = now or timezone.now()
     session_id = Connection.objects.filter(peer_id=peer_id).values_list("session_id", flat=True)
     first = session_id.first()
@@ -117,7 +123,9 @@ def leave(*, peer_id: str, now: datetime | None = None) -> int | None:
     with transaction.atomic():
         session = _locked(first)
         connection = Connection.objects.filter(peer_id=peer_id).first()
-        if connection is None:
+        if connection is None or (
+            channel_name is not None and connection.channel_name != channel_name
+        ):
             return first
         CallEvent.objects.create(
             session=session,
@@ -168,6 +176,36 @@ def end_call(*, session_id: int, now: datetime | None = None) -> list[str]:
             session.call_ended_at = now
             session.save(update_fields=["call_ended_at", "updated_at"])
     return [c.peer_id for c in connections]
+
+
+def stay_or_refusal(*, session_id: int, user: User, peer_id: str) -> str | None:
+    """On each heartbeat: may this person still be in the call? If not (removed from the
+    session, classroom closed), their seat is given up and the reason returned."""
+    session = (
+        Session.objects.select_related("organization", "course", "tutor")
+        .filter(pk=session_id)
+        .first()
+    )
+    refusal = (
+        "This session no longer exists."
+        if session is None
+        else join_refusal(user, session, now=timezone.now())
+    )
+    if refusal is not None:
+        leave(peer_id=peer_id)
+    return refusal
+
+
+def expire_everywhere(*, now: datetime | None = None) -> int:
+    """Drop silent connections in every session, so a call whose last people vanished
+    (closed laptops) still ends and its status settles. Returns how many sessions changed."""
+    now = now or timezone.now()
+    stale_sessions = set(
+        Connection.objects.filter(last_seen_at__lt=now - PRESENCE_TIMEOUT).values_list(
+            "session_id", flat=True
+        )
+    )
+    return sum(expire(session_id=session_id, now=now) for session_id in sorted(stale_sessions))
 
 
 def set_media(*, peer_id: str, audio: bool, video: bool) -> None:

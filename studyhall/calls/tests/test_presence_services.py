@@ -174,3 +174,36 @@ def test_a_removed_student_cannot_join(cast: Cast, online: Session) -> None:
     with pytest.raises(Forbidden):
         join(online, cast.student, MAYA_PEER)
     assert online.participants.get(user=cast.student).state == ParticipantState.REMOVED
+
+
+def test_a_removed_student_loses_their_seat_on_the_next_heartbeat(
+    cast: Cast, online: Session
+) -> None:
+    join(online, cast.tutor, TUTOR_PEER)
+    join(online, cast.student, MAYA_PEER)
+    assert (
+        services.stay_or_refusal(session_id=online.pk, user=cast.student, peer_id=MAYA_PEER) is None
+    )
+    remove_participant(session_id=online.pk, actor=cast.tutor, user_id=cast.student.pk)
+    refusal = services.stay_or_refusal(session_id=online.pk, user=cast.student, peer_id=MAYA_PEER)
+    assert refusal == (
+        "Only the tutor and students who accepted the session can join its classroom."
+    )
+    assert services.present_user_ids(online.pk) == {cast.tutor.pk}
+
+
+def test_the_periodic_sweep_ends_calls_whose_people_vanished(cast: Cast, online: Session) -> None:
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        join(online, cast.tutor, TUTOR_PEER)
+        join(online, cast.student, MAYA_PEER)
+    assert status(online) == Status.IN_PROGRESS
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        assert services.expire_everywhere() == 1
+        assert services.expire_everywhere() == 0
+    # Sam is still invited, so the session settles back to Invited; the call ended when the
+    # last tab was last heard from.
+    assert status(online) == Status.INVITED
+    online.refresh_from_db()
+    assert online.call_ended_at == start
+    assert Connection.objects.count() == 0
