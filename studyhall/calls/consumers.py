@@ -173,8 +173,15 @@ class ClassroomConsumer(AsyncJsonWebsocketConsumer):
             raise FrameError("A signal's 'payload' is an object.")
         if signal_kind in ("offer", "answer") and not isinstance(payload.get("sdp"), str):
             raise FrameError("An offer or answer carries its 'sdp' text.")
-        await self.channel_layer.group_send(
-            room(self.session_id),
+        # Straight to the addressed tab's channel (no fan-out to the whole room), and only if
+        # that tab is in this session's call.
+        target = await database_sync_to_async(services.channel_of)(
+            session_id=self.session_id, peer_id=to
+        )
+        if target is None:
+            raise FrameError("That participant is not in this call.")
+        await self.channel_layer.send(
+            target,
             {
                 "type": "deliver.signal",
                 "from": self.peer_id,

@@ -26,6 +26,8 @@ from studyhall.tutoring.text import when
 HEARTBEAT_SECONDS = 15
 PRESENCE_TIMEOUT = timedelta(seconds=60)
 OPENS_BEFORE_START = timedelta(minutes=15)
+# A mesh call sends every stream to every other person; beyond six that overwhelms laptops.
+MAX_PEOPLE = 6
 PEER_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
@@ -77,6 +79,11 @@ def join(
         ):
             raise Forbidden("That connection belongs to someone else.")
         reconnected = connection is not None
+        if connection is None and _is_full(session, user, now=now):
+            raise Forbidden(
+                f"This classroom is full: a call holds at most {MAX_PEOPLE} people.",
+                code="classroom_full",
+            )
         if connection is None:
             connection = Connection.objects.create(
                 session=session,
@@ -208,6 +215,19 @@ def expire_everywhere(*, now: datetime | None = None) -> int:
     return sum(expire(session_id=session_id, now=now) for session_id in sorted(stale_sessions))
 
 
+def channel_of(*, session_id: int, peer_id: str) -> str | None:
+    """The channel of a live tab in this session's call, for relaying a signal to it."""
+    return (
+        Connection.objects.filter(
+            session_id=session_id,
+            peer_id=peer_id,
+            last_seen_at__gte=timezone.now() - PRESENCE_TIMEOUT,
+        )
+        .values_list("channel_name", flat=True)
+        .first()
+    )
+
+
 def set_media(*, peer_id: str, audio: bool, video: bool) -> None:
     Connection.objects.filter(peer_id=peer_id).update(audio=audio, video=video)
 
@@ -228,6 +248,11 @@ def present_user_ids(session_id: int, *, now: datetime | None = None) -> set[int
             session_id=session_id, last_seen_at__gte=now - PRESENCE_TIMEOUT
         ).values_list("user_id", flat=True)
     )
+
+
+def _is_full(session: Session, user: User, *, now: datetime) -> bool:
+    present = present_user_ids(session.pk, now=now)
+    return user.pk not in present and len(present) >= MAX_PEOPLE
 
 
 def _locked(session_id: int) -> Session:

@@ -426,10 +426,14 @@ async def test_signals_reach_only_the_addressed_peer_of_the_same_room(
     }
     assert await quiet(maya, sam, b_tutor)
 
-    # Addressed to room B's tutor from room A: delivered to nobody, anywhere.
+    # Addressed to room B's tutor from room A: delivered to nobody, and the sender is told.
     await tutor.send_json_to(
         {"type": "signal", "to": B_TUTOR_PEER, "kind": "offer", "payload": offer}
     )
+    assert await tutor.receive_json_from() == {
+        "type": "error",
+        "message": "That participant is not in this call.",
+    }
     assert await quiet(tutor, maya, sam, b_tutor)
     for communicator in (tutor, maya, sam, b_tutor):
         await communicator.disconnect()

@@ -14,6 +14,7 @@ from studyhall.calls import services
 from studyhall.calls.models import CallEvent, Connection, EventKind
 from studyhall.calls.presence import DatabaseCallPresence
 from studyhall.core.errors import Forbidden, InvalidInput
+from studyhall.orgs.models import Role
 from studyhall.testing import factories as f
 from studyhall.tutoring.models import Mode, ParticipantState, Session, Status
 from studyhall.tutoring.services.scheduling import remove_participant
@@ -207,3 +208,18 @@ def test_the_periodic_sweep_ends_calls_whose_people_vanished(cast: Cast, online:
     online.refresh_from_db()
     assert online.call_ended_at == start
     assert Connection.objects.count() == 0
+
+
+def test_a_call_holds_at_most_six_people(cast: Cast) -> None:
+    students = [f.add_member(cast.org, f.make_user(), Role.STUDENT) for _ in range(6)]
+    session = f.make_session(
+        org=cast.org, tutor=cast.tutor, students=students, mode=Mode.ONLINE, start=timezone.now()
+    )
+    join(session, cast.tutor, TUTOR_PEER)
+    for n, student in enumerate(students[:5]):
+        join(session, student, f"student-peer-{n:04d}")
+    with pytest.raises(Forbidden, match="at most 6 people"):
+        join(session, students[5], "student-peer-0005")
+    # Someone already in may open a second tab.
+    join(session, students[0], "student-peer-tab2")
+    assert Connection.objects.filter(session=session).count() == 7

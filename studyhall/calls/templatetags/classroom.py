@@ -1,0 +1,38 @@
+"""The way into the online classroom from a session's page.
+
+A template tag rather than view context so that the tutoring app, which the classroom builds
+on, does not have to import it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from studyhall.accounts.models import User
+from studyhall.calls.services import join_refusal
+from studyhall.tutoring.models import ParticipantState, Session
+
+register = template.Library()
+
+
+@register.inclusion_tag("calls/_entry.html", takes_context=True)
+def classroom_entry(context: template.Context, session: Session) -> dict[str, Any]:
+    """For the tutor and accepted students of an online session: the Join button while the
+    classroom is open, otherwise one line saying why it is not."""
+    user = context.get("user")
+    now = context.get("now")
+    shown: dict[str, Any] = {"session": session, "show": False}
+    if not session.is_online or not isinstance(user, User) or not user.is_authenticated:
+        return shown
+    on_it = session.tutor_id == user.pk or any(
+        p.user_id == user.pk and p.state == ParticipantState.ACCEPTED
+        for p in session.participants.all()
+    )
+    if not on_it:
+        return shown
+    moment = now if isinstance(now, datetime) else timezone.now()
+    return shown | {"show": True, "refusal": join_refusal(user, session, now=moment)}
