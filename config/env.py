@@ -124,3 +124,53 @@ def ice_servers(value: Any) -> list[dict[str, Any]]:
                 f"{problem}; each entry needs stun:, stuns:, turn: or turns: urls (got {server!r})."
             )
     return value
+
+
+def env_float(name: str, default: float, *, minimum: float, maximum: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from exc
+    if not minimum <= value <= maximum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be between {minimum} and {maximum}.")
+    return value
+
+
+def env_int(name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from exc
+    if not minimum <= value <= maximum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be between {minimum} and {maximum}.")
+    return value
+
+
+def stripe_secret(name: str, prefixes: tuple[str, ...], example: str) -> str:
+    """A Stripe key from the environment: empty (Stripe off) or one with the right prefix."""
+    value = os.environ.get(name, "").strip()
+    if value and not value.startswith(prefixes):
+        raise ImproperlyConfigured(
+            f"{name} does not look like a Stripe key (it should start with {example}); copy it "
+            "from the Stripe dashboard, or leave it unset to turn Stripe payouts off."
+        )
+    return value
+
+
+def http_base_url(name: str) -> str:
+    """An http(s) base URL without a trailing slash, or "" when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    parsed = urlparse(raw)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not an http(s) address; use e.g. http://127.0.0.1:12111."
+        )
+    return raw.rstrip("/")

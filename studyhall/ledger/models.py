@@ -1,9 +1,16 @@
-"""An append-only double-entry ledger in whole cents.
+"""An append-only double-entry ledger in whole cents, and the payouts that empty it.
 
 A Transfer is one movement of money; its Entries (one per account touched) sum to zero.
 Account.balance_cents is kept in the same transaction as the entries, so reading a balance is
-one row, and `check_ledger` proves it still equals the sum of the account's entries.
+one row, and `check_ledger` proves it still equals the sum of the account's entries. On
+PostgreSQL a trigger refuses UPDATE and DELETE on transfers and entries (migration 0004).
+
+Money's path to a tutor's bank: the organization's budget → the tutor's earnings account
+(completion) → the organization's pending-payouts account (a weekly Payout is scheduled) →
+the paid-out account (the provider paid it), or back to the tutor's earnings (it failed).
 """
+
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +21,11 @@ from studyhall.core.money import CURRENCY_CHOICES
 class AccountKind(models.TextChoices):
     TUTOR_EARNINGS = "tutor_earnings", "Tutor earnings"
     ORG_BUDGET = "org_budget", "Organization tutoring budget"
+    PAYOUTS_PENDING = "payouts_pending", "Payouts scheduled or on their way"
+    PAID_OUT = "paid_out", "Paid out to tutors"
+
+
+ORG_ACCOUNT_KINDS = (AccountKind.ORG_BUDGET, AccountKind.PAYOUTS_PENDING, AccountKind.PAID_OUT)
 
 
 class Account(models.Model):
@@ -48,7 +60,7 @@ class Account(models.Model):
                 condition=models.Q(kind__in=AccountKind.values), name="account_kind_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(kind=AccountKind.ORG_BUDGET, user__isnull=True)
+                condition=models.Q(kind__in=ORG_ACCOUNT_KINDS, user__isnull=True)
                 | models.Q(kind=AccountKind.TUTOR_EARNINGS, user__isnull=False),
                 name="account_owner_matches_kind",
             ),
@@ -63,6 +75,18 @@ class TransferKind(models.TextChoices):
     EARNING = "earning", "Session earning"
     REVERSAL = "reversal", "Reversal"
     ADJUSTMENT = "adjustment", "Adjustment"
+    PAYOUT = "payout", "Payout"
+    PAYOUT_SETTLED = "payout_settled", "Payout paid"
+    PAYOUT_RETURNED = "payout_returned", "Payout returned"
+
+
+# What a tutor earned or had corrected: the postings a weekly payout gathers.
+PAYABLE_KINDS = (
+    TransferKind.EARNING,
+    TransferKind.REVERSAL,
+    TransferKind.ADJUSTMENT,
+    TransferKind.PAYOUT_RETURNED,
+)
 
 
 class Transfer(models.Model):
@@ -124,3 +148,182 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount_cents:+d} on account {self.account_id}"
+
+
+class PayoutStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    IN_TRANSIT = "in_transit", "In transit"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+
+
+class ProviderName(models.TextChoices):
+    STRIPE = "stripe", "Stripe"
+    PAYROLL = "payroll", "Payroll"
+
+
+class PayoutBatch(models.Model):
+    """One organization's payouts for one week (Monday–Sunday in its time zone). Built once,
+    in one transaction, so that a payroll export of it never changes."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.PROTECT, related_name="payout_batches"
+    )
+    week_start = models.DateField(help_text="The Monday the week began (organization's zone).")
+    payout_date = models.DateField()
+    provider = models.CharField(max_length=16, choices=ProviderName.choices)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-week_start", "-id"]
+        verbose_name_plural = "payout batches"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "week_start"], name="one_payout_batch_per_org_week"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(provider__in=ProviderName.values),
+                name="payout_batch_provider_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payouts of {self.organization} for the week of {self.week_start}"
+
+    @property
+    def week_end(self) -> date:
+        return self.week_start + timedelta(days=6)
+
+
+class Payout(models.Model):
+    """One tutor's money for one week, sent as one payment.
+
+    `status` is the latest of its `events` (an append-only history); only the payout services
+    change it, under a row lock, through the moves in `payouts.ALLOWED_MOVES`.
+    """
+
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payouts")
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    tutor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts"
+    )
+    amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    minutes = models.IntegerField(help_text="The tutoring time it pays for, net of corrections.")
+    status = models.CharField(
+        max_length=16, choices=PayoutStatus.choices, default=PayoutStatus.SCHEDULED
+    )
+    # The tutor's earnings account → pending payouts, written when the payout was scheduled.
+    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="payout")
+    # Set once each, by the provider's answers.
+    provider_transfer_id = models.CharField(max_length=255, blank=True)
+    provider_payout_id = models.CharField(max_length=255, blank=True)
+    provider_reversal_id = models.CharField(max_length=255, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-batch__week_start", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "tutor"], name="one_payout_per_tutor_week"),
+            models.CheckConstraint(
+                condition=models.Q(amount_cents__gt=0), name="payout_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=PayoutStatus.values), name="payout_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout {self.pk} to {self.tutor}: {self.amount_cents} {self.currency}"
+
+
+class PayoutItem(models.Model):
+    """A posting on the tutor's earnings account that this payout pays out. The unique
+    transfer is what keeps an earning in at most one payout."""
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="items")
+    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="payout_item")
+    amount_cents = models.BigIntegerField(help_text="Signed, as posted on the tutor's account.")
+    minutes = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.amount_cents:+d} of transfer {self.transfer_id} in payout {self.payout_id}"
+
+
+class PayoutEvent(models.Model):
+    """Each move of a payout, in order; never updated. A move that moved money names its
+    transfer."""
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="events")
+    status = models.CharField(max_length=16, choices=PayoutStatus.choices)
+    transfer = models.OneToOneField(
+        Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="payout_event"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    provider_reference = models.CharField(max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=PayoutStatus.values),
+                name="payout_event_status_valid",
+            ),
+            # A payout reaches each state at most once: a replayed webhook cannot pay twice.
+            models.UniqueConstraint(
+                fields=["payout", "status"], name="one_payout_event_per_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout {self.payout_id} → {self.status}"
+
+
+class ConnectedAccount(models.Model):
+    """A tutor's Stripe Connect (Express) account. Stripe keeps the bank details; this row only
+    remembers the account id and what Stripe last said about it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="connected_account"
+    )
+    stripe_account_id = models.CharField(max_length=255, unique=True)
+    details_submitted = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    requirements_due = models.JSONField(default=list, blank=True)
+    disabled_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.stripe_account_id} of {self.user}"
+
+
+class WebhookEvent(models.Model):
+    """Provider events already handled: a redelivered event is acknowledged, not replayed."""
+
+    provider = models.CharField(max_length=16, choices=ProviderName.choices)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    outcome = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="one_webhook_event_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.type} {self.event_id}"

@@ -25,8 +25,13 @@ def tutor_account(*, organization: Organization, tutor_id: int) -> Account:
 
 
 def budget_account(*, organization: Organization) -> Account:
+    return org_account(organization=organization, kind=AccountKind.ORG_BUDGET)
+
+
+def org_account(*, organization: Organization, kind: AccountKind) -> Account:
+    """One of the organization's own accounts: its budget, pending payouts, or paid out."""
     account, _ = Account.objects.get_or_create(
-        kind=AccountKind.ORG_BUDGET,
+        kind=kind,
         organization=organization,
         user=None,
         currency=organization.currency,

@@ -1,13 +1,18 @@
 """Checks between sessions and the ledger: every completed session is paid exactly once, the
-right amount, and no other session is paid at all."""
+right amount, and no other session is paid at all; corrections change that pay only by their
+own transfers, so each session nets to at most one earning (zero once voided)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from collections import defaultdict
+
+from django.db.models import Count, Q, Sum
 
 from studyhall.core.money import earnings_cents
-from studyhall.ledger.models import TransferKind
-from studyhall.tutoring.models import Completion, Session, Status
+from studyhall.ledger.models import AccountKind, Entry, TransferKind
+from studyhall.tutoring.models import Completion, Correction, CorrectionKind, Session, Status
+
+SESSION_PAY_KINDS = (TransferKind.EARNING, TransferKind.REVERSAL, TransferKind.ADJUSTMENT)
 
 
 def earning_breaches() -> list[str]:
@@ -61,5 +66,75 @@ def earning_breaches() -> list[str]:
     problems.extend(
         f"completed session {session_id} has no completion record"
         for session_id in orphans.values_list("id", flat=True)
+    )
+    return problems
+
+
+def correction_breaches() -> list[str]:
+    """Each correction starts where the previous one (or the completion) left off, moves
+    exactly the difference, and each session's pay nets to rate × its current minutes."""
+    problems: list[str] = []
+    completions = {
+        c.session_id: c
+        for c in Completion.objects.only("session_id", "minutes", "hourly_rate_cents")
+    }
+    chains: dict[int, list[Correction]] = defaultdict(list)
+    for correction in Correction.objects.select_related("transfer").order_by("created_at", "id"):
+        chains[correction.session_id].append(correction)
+    for session_id, chain in chains.items():
+        completion = completions.get(session_id)
+        if completion is None:
+            problems.append(f"session {session_id} has corrections but was never completed")
+            continue
+        minutes = completion.minutes
+        for position, c in enumerate(chain):
+            rate = completion.hourly_rate_cents
+            if c.minutes_before != minutes or c.hourly_rate_cents != rate:
+                problems.append(
+                    f"correction {c.pk} of session {session_id} starts from {c.minutes_before} "
+                    f"min at {c.hourly_rate_cents}/h, but the session stood at {minutes} min at "
+                    f"{rate}/h"
+                )
+            if position < len(chain) - 1 and c.kind == CorrectionKind.VOID:
+                problems.append(f"session {session_id} was corrected again after being voided")
+            before = earnings_cents(hourly_rate_cents=rate, minutes=c.minutes_before)
+            after = earnings_cents(hourly_rate_cents=rate, minutes=c.minutes_after)
+            if (c.amount_before_cents, c.amount_after_cents) != (before, after):
+                problems.append(
+                    f"correction {c.pk} of session {session_id} records {c.amount_before_cents} → "
+                    f"{c.amount_after_cents}; the minutes say {before} → {after}"
+                )
+            if (
+                c.transfer.amount_cents != abs(after - before)
+                or c.transfer.session_id != session_id
+            ):
+                problems.append(
+                    f"correction {c.pk} of session {session_id} moved {c.transfer.amount_cents} "
+                    f"instead of {abs(after - before)}"
+                )
+            minutes = c.minutes_after
+    net = dict(
+        Entry.objects.filter(
+            account__kind=AccountKind.TUTOR_EARNINGS,
+            transfer__kind__in=SESSION_PAY_KINDS,
+            transfer__session__isnull=False,
+        )
+        .values("transfer__session_id")
+        .annotate(total=Sum("amount_cents"))
+        .values_list("transfer__session_id", "total")
+    )
+    for session_id, completion in completions.items():
+        chain = chains.get(session_id, [])
+        minutes = chain[-1].minutes_after if chain else completion.minutes
+        expected = earnings_cents(hourly_rate_cents=completion.hourly_rate_cents, minutes=minutes)
+        if net.get(session_id, 0) != expected:
+            problems.append(
+                f"session {session_id} nets {net.get(session_id, 0)} to its tutor; {minutes} min "
+                f"at {completion.hourly_rate_cents}/h is {expected}"
+            )
+    problems.extend(
+        f"session {session_id} was never completed but nets {total} to a tutor"
+        for session_id, total in net.items()
+        if session_id not in completions and total != 0
     )
     return problems

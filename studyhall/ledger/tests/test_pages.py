@@ -54,6 +54,12 @@ def test_url_name() -> None:
     assert reverse("ledger:transactions") == URL
 
 
+def history_rows(html: str) -> list[str]:
+    main = html[html.index("<main") :]
+    table = main[main.index('<table class="history">') : main.index("</table>")]
+    return table.split("<tr ")[1:]  # after the header row
+
+
 def test_history_lists_each_earning_with_its_session(client: Client, cast: Cast, frozen: None):
     first = completed(cast, minutes=55, hours_ago=30)
     f.set_rate(cast.org, cast.tutor, 1799)
@@ -63,16 +69,19 @@ def test_history_lists_each_earning_with_its_session(client: Client, cast: Cast,
 
     main = html[html.index("<main") :]
     assert re.search(r'<span class="balance">\$21\.25</span>', main)  # 1375 + 750 cents
-    rows = main.split("<tr>")[2:]  # after the header row
+    rows = history_rows(html)
     assert len(rows) == 2
-    # Newest first, each with its session, description and amount.
+    # Newest first, each with its session, description, computation and amount.
     assert f'href="/sessions/{second}/">CHEM 110, Nov 20</a>' in rows[0]
     assert '<td class="amount">$7.50</td>' in rows[0]
     assert "25 min at $17.99/h" in rows[0]
+    assert "25 min × $17.99/h = $7.50" in rows[0]
     assert f'href="/sessions/{first}/">CHEM 110, Nov 19</a>' in rows[1]
     assert '<td class="amount">$13.75</td>' in rows[1]
-    assert "55 min at $15.00/h" in rows[1]
+    assert "55 min × $15.00/h = $13.75" in rows[1]
     assert "Nov 20, 2025, 3:00 PM UTC" in rows[0]  # the viewer's zone (UTC by default)
+    # Not in a payout yet.
+    assert '<span class="hint">Next payout</span>' in rows[0]
 
 
 def test_history_shows_dates_in_the_viewers_zone(client: Client, cast: Cast, frozen: None):
@@ -97,12 +106,13 @@ def test_history_query_count_does_not_grow(
     client.force_login(cast.tutor)
     for hours in range(2, 4):
         completed(cast, hours_ago=hours)
-    # session, user, entries with their transfers and sessions, balances (page and header).
-    with django_assert_num_queries(5):
+    # session, user, entries with everything they explain, balances (page and header), and
+    # the yearly summary (organizations, earnings, payouts).
+    with django_assert_num_queries(9):
         assert client.get(URL).status_code == 200
     for hours in range(4, 14):
         completed(cast, hours_ago=hours)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(9):
         html = client.get(URL).content.decode()
     assert html.count('<td class="amount">$13.75</td>') == 12
 

@@ -1,4 +1,5 @@
-"""`manage.py check_ledger`: prove the ledger balances and every completed session is paid once.
+"""`manage.py check_ledger`: prove the ledger balances, every completed session is paid once
+(net of its corrections), and every payout pays exactly its earnings.
 
 Exits non-zero, listing each breach, when anything is off; meant for cron and CI.
 """
@@ -8,16 +9,19 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from studyhall.ledger.integrity import ledger_breaches
-from studyhall.ledger.models import Account, Transfer
-from studyhall.tutoring.integrity import earning_breaches
+from studyhall.ledger.models import Account, Payout, Transfer
+from studyhall.tutoring.integrity import correction_breaches, earning_breaches
 from studyhall.tutoring.models import Completion
 
 
 class Command(BaseCommand):
-    help = "Verify that transfers balance, balances match entries, and sessions are paid once."
+    help = (
+        "Verify that transfers balance, balances match entries, accounts sum to zero, sessions "
+        "are paid once (net of corrections), and payouts pay exactly their earnings."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        breaches = [*ledger_breaches(), *earning_breaches()]
+        breaches = [*ledger_breaches(), *earning_breaches(), *correction_breaches()]
         if breaches:
             for breach in breaches:
                 self.stderr.write(f"BREACH: {breach}")
@@ -25,6 +29,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Ledger OK: {Transfer.objects.count()} transfers, {Account.objects.count()} "
-                f"accounts, {Completion.objects.count()} completed sessions each paid once."
+                f"accounts, {Completion.objects.count()} completed sessions each paid once, "
+                f"{Payout.objects.count()} payouts each matching their earnings."
             )
         )

@@ -1,0 +1,253 @@
+"""The earnings pages with payouts: the history's payout column, date filter, CSV and yearly
+summary; Earnings & payouts settings; and the org admin's batches with the payroll export."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import Client
+
+from conftest import Cast
+from studyhall.ledger.exports import payroll_csv
+from studyhall.ledger.models import PayoutBatch, PayoutStatus
+from studyhall.ledger.payouts import build_batch, fail_payout
+from studyhall.ledger.tests.conftest import Complete
+from studyhall.orgs.models import Membership, Role
+from studyhall.testing import factories as f
+from studyhall.tutoring.services.corrections import adjust_completion_minutes
+
+pytestmark = pytest.mark.postgres
+
+NY = ZoneInfo("America/New_York")
+WEEK = date(2025, 3, 3)
+AFTER_WEEK = datetime(2025, 3, 12, 12, 0, tzinfo=UTC)
+
+
+def payroll(cast: Cast) -> None:
+    cast.org.payout_provider = "payroll"
+    cast.org.save()
+
+
+def employee_id(cast: Cast, user_id: int, value: str) -> None:
+    Membership.objects.filter(organization=cast.org, user_id=user_id, role=Role.TUTOR).update(
+        employee_id=value
+    )
+
+
+def batch_with_two_tutors(cast: Cast, complete: Complete) -> PayoutBatch:
+    payroll(cast)
+    complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=55)
+    complete(datetime(2025, 3, 6, 15, 0, tzinfo=NY), minutes=30)
+    complete(datetime(2025, 3, 5, 9, 0, tzinfo=NY), minutes=90, tutor=cast.other_tutor)
+    employee_id(cast, cast.tutor.pk, "E-1001")
+    return build_batch(
+        organization_id=cast.org.pk, week_start=WEEK, actor=None, now=AFTER_WEEK
+    ).batch
+
+
+# -- the tutor -----------------------------------------------------------------------------
+
+
+def test_each_earning_shows_its_payout_date_and_state(
+    client: Client, cast: Cast, complete: Complete
+) -> None:
+    complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=55)
+    build_batch(organization_id=cast.org.pk, week_start=WEEK, actor=None, now=AFTER_WEEK)
+    client.force_login(cast.tutor)
+
+    html = client.get("/earnings/transactions/").content.decode()
+
+    table = html[html.index('<table class="history">') :].split("</table>")[0]
+    rows = table.split("<tr ")[1:]
+    payout_row, earning_row = rows
+    assert "history__row--payout" in payout_row
+    assert '<td class="amount amount--negative">−$13.75</td>' in payout_row
+    assert "Payout for the week of Mar 3–9, 2025, due Fri Mar 21" in payout_row
+    assert "history__row--earning" in earning_row
+    assert (
+        '<span class="payout-ref">Fri Mar 21 <span class="badge badge--scheduled">Scheduled'
+        in earning_row
+    )
+    assert "55 min × $15.00/h = $13.75" in earning_row
+
+
+def test_the_history_filters_by_date_and_downloads_as_csv(
+    client: Client, cast: Cast, complete: Complete
+) -> None:
+    complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=55)
+    complete(datetime(2025, 3, 11, 15, 0, tzinfo=NY), minutes=30)
+    client.force_login(cast.tutor)
+
+    filtered = client.get("/earnings/transactions/", {"since": "2025-03-10"}).content.decode()
+    assert "$7.50" in filtered and "$13.75</td>" not in filtered
+    nothing = client.get("/earnings/transactions/", {"until": "2025-03-01"}).content.decode()
+    assert "Nothing between those dates." in nothing
+
+    response = client.get("/earnings/transactions/", {"format": "csv"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = response.content.decode().splitlines()
+    assert lines[0] == (
+        "date,kind,description,session_id,minutes,hourly_rate,amount,currency,payout_id,"
+        "payout_date,payout_status"
+    )
+    assert len(lines) == 3
+    assert lines[1].startswith("2025-03-11 20:10,Session earning,")
+    assert lines[1].endswith(",30,15.00,7.50,USD,,,")
+
+
+def test_the_yearly_summary_flags_600_dollars(client: Client, cast: Cast, complete: Complete):
+    f.set_rate(cast.org, cast.tutor, 30_000)  # $300/h: $450 a session, $900 for two
+    complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=90)
+    client.force_login(cast.tutor)
+    html = client.get("/earnings/transactions/").content.decode()
+    summary = html[html.index('id="years-heading"') :]
+    assert "$600.00 or more" not in summary.split("</table>")[0]
+    complete(datetime(2025, 3, 5, 15, 0, tzinfo=NY), minutes=90)
+    summary = client.get("/earnings/transactions/").content.decode()
+    summary = summary[summary.index('id="years-heading"') :].split("</table>")[0]
+    assert "<td>2025</td>" in summary
+    assert '<td class="amount">$900.00</td>' in summary
+    assert "$600.00 or more: expect a 1099-NEC" in summary
+
+
+def test_settings_show_the_next_payout(client: Client, cast: Cast, complete: Complete) -> None:
+    complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=55)
+    build_batch(organization_id=cast.org.pk, week_start=WEEK, actor=None, now=AFTER_WEEK)
+    complete(datetime(2025, 3, 11, 15, 0, tzinfo=NY), minutes=30)
+    client.force_login(cast.tutor)
+
+    with time_machine.travel(datetime(2025, 3, 12, 12, 0, tzinfo=UTC), tick=False):
+        html = client.get("/earnings/settings/").content.decode()
+
+    assert "<h1>Earnings &amp; payouts</h1>" in html
+    assert "<strong>Friday, March 21</strong> · <strong>$13.75</strong>" in html
+    assert "$7.50 earned since your last payout, expected on Friday, March 28." in html
+    assert "Connect bank account" in html
+
+
+def test_settings_tell_the_tutor_what_to_fix_after_a_failure(
+    client: Client, cast: Cast, complete: Complete
+) -> None:
+    payroll(cast)
+    complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=55)
+    [payout] = build_batch(
+        organization_id=cast.org.pk, week_start=WEEK, actor=None, now=AFTER_WEEK
+    ).payouts
+    fail_payout(payout_id=payout.pk, actor=cast.admin, reason="Add your direct deposit form.")
+    client.force_login(cast.tutor)
+
+    html = client.get("/earnings/settings/").content.decode()
+
+    assert "Your payout of $13.75 due Mar 21 failed: Add your direct deposit form." in html
+    assert "pays you through its payroll" in html
+
+
+def test_a_negative_balance_is_shown_as_such(client: Client, cast: Cast, complete: Complete):
+    session = complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=55)
+    build_batch(organization_id=cast.org.pk, week_start=WEEK, actor=None, now=AFTER_WEEK)
+    adjust_completion_minutes(
+        session_id=session.pk,
+        actor=cast.agent,
+        minutes=5,
+        reason="Logged wrong",
+        idempotency_key="k",
+    )
+    client.force_login(cast.tutor)
+    html = client.get("/earnings/transactions/").content.decode()
+    assert '<span class="balance amount--negative">−$12.50</span>' in html
+    assert "5 min × $15.00/h = $1.25, was 55 min = $13.75" in html
+
+
+# -- the org admin -------------------------------------------------------------------------
+
+
+def test_the_payroll_export_is_exact_and_stable(cast: Cast, complete: Complete) -> None:
+    batch = batch_with_two_tutors(cast, complete)
+    payouts = {p.tutor_id: p.pk for p in batch.payouts.all()}
+
+    first = payroll_csv(batch)
+
+    assert first == (
+        "employee_id,name,email,hours,amount,currency,period_start,period_end,payout_id\r\n"
+        f",Otto Tutor,otto@example.test,1.50,22.50,USD,2025-03-03,2025-03-09,"
+        f"{payouts[cast.other_tutor.pk]}\r\n"
+        f"E-1001,Tess Tutor,tutor@example.test,1.42,21.25,USD,2025-03-03,2025-03-09,"
+        f"{payouts[cast.tutor.pk]}\r\n"
+    )
+    # Later earnings and states do not change the batch's file.
+    complete(datetime(2025, 3, 11, 15, 0, tzinfo=NY), minutes=30)
+    fail_payout(payout_id=payouts[cast.tutor.pk], actor=cast.admin, reason="x")
+    assert payroll_csv(batch) == first
+
+
+def test_an_admin_downloads_and_marks_a_batch_paid(
+    client: Client, cast: Cast, complete: Complete
+) -> None:
+    batch = batch_with_two_tutors(cast, complete)
+    client.force_login(cast.admin)
+
+    page = client.get(f"/earnings/admin/batches/{batch.pk}/").content.decode()
+    assert "Payouts for the week of Mar 3–9, 2025" in page
+    assert (
+        "Payout date <strong>Friday, March 21, 2025</strong> · 2 payouts · <strong>$43.75" in page
+    )
+    assert "1 tutor in this batch has no employee id" in page
+    download = client.get(f"/earnings/admin/batches/{batch.pk}/payroll.csv")
+    again = client.get(f"/earnings/admin/batches/{batch.pk}/payroll.csv")
+    assert download["Content-Disposition"] == (
+        f'attachment; filename="payroll-{cast.org.slug}-week-of-2025-03-03.csv"'
+    )
+    assert download.content == again.content == payroll_csv(batch).encode()
+
+    done = client.post(f"/earnings/admin/batches/{batch.pk}/mark-paid/", follow=True)
+
+    assert "Marked 2 payout(s) paid." in done.content.decode()
+    assert set(batch.payouts.values_list("status", flat=True)) == {PayoutStatus.PAID}
+
+
+def test_an_admin_builds_last_weeks_batch(client: Client, cast: Cast, complete: Complete):
+    payroll(cast)
+    complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=55)
+    client.force_login(cast.admin)
+    with time_machine.travel(AFTER_WEEK, tick=False):
+        home = client.get("/earnings/admin/", follow=True).content.decode()
+        assert "Build payouts for the week of Mar 3–9, 2025" in home
+        built = client.post(f"/earnings/admin/{cast.org.pk}/run/", follow=True).content.decode()
+        assert "Built the payouts for the week of Mar 3–9, 2025: 1 payout(s)." in built
+        again = client.post(f"/earnings/admin/{cast.org.pk}/run/", follow=True).content.decode()
+        assert "The week of Mar 3–9, 2025 was already built." in again
+    assert PayoutBatch.objects.filter(organization=cast.org).count() == 1
+
+
+def test_payout_admin_pages_are_for_the_orgs_admins(
+    client: Client, cast: Cast, complete: Complete
+) -> None:
+    batch = batch_with_two_tutors(cast, complete)
+    urls = [
+        f"/earnings/admin/{cast.org.pk}/",
+        f"/earnings/admin/batches/{batch.pk}/",
+        f"/earnings/admin/batches/{batch.pk}/payroll.csv",
+        f"/earnings/admin/{cast.org.pk}/years/2025/",
+    ]
+    client.force_login(cast.tutor)
+    assert [client.get(url).status_code for url in urls] == [403] * 4
+    assert client.post(f"/earnings/admin/batches/{batch.pk}/mark-paid/").status_code == 403
+    client.force_login(cast.outsider)
+    assert [client.get(url).status_code for url in urls] == [404] * 4
+    assert client.get("/earnings/admin/").status_code == 403
+    assert set(batch.payouts.values_list("status", flat=True)) == {PayoutStatus.SCHEDULED}
+
+
+def test_the_yearly_totals_per_tutor(client: Client, cast: Cast, complete: Complete) -> None:
+    f.set_rate(cast.org, cast.tutor, 40_000)
+    complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=90)
+    complete(datetime(2025, 3, 5, 15, 0, tzinfo=NY), minutes=90)
+    complete(datetime(2025, 3, 5, 9, 0, tzinfo=NY), minutes=30, tutor=cast.other_tutor)
+    client.force_login(cast.admin)
+    html = client.get(f"/earnings/admin/{cast.org.pk}/years/2025/").content.decode()
+    rows = html[html.index("<tbody>") :].split("<tr>")[1:]
+    assert "Otto Tutor" in rows[0] and "$7.50" in rows[0] and "1099-NEC" not in rows[0]
+    assert "Tess Tutor" in rows[1] and "$1,200.00" in rows[1] and "1099-NEC" in rows[1]
