@@ -1,0 +1,122 @@
+"""Support's forms. They only parse and redisplay what was typed; every rule (the 18
+durations, the recap, the reasons) belongs to the services, so a page and a retry refuse with
+the same words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from studyhall.support.models import CorrectionKind
+from studyhall.support.services.chat import MESSAGE_MAX_CHARS
+from studyhall.support.services.late_logging import DECLINE_REASON_MAX_CHARS, REASON_MAX_CHARS
+from studyhall.tutoring.rules import DURATION_OPTIONS, RECAP_ANSWER_MAX_CHARS, RECAP_PROMPTS
+
+RECAP_FIELDS = tuple(RECAP_PROMPTS)
+CORRECTION_REASON_MAX_CHARS = 2000
+
+
+def _number_or_raw(raw: str) -> int | str | None:
+    """A whole number when it looks like one; anything else goes to the service as sent,
+    which refuses it with `invalid_duration`."""
+    if not raw:
+        return None
+    if raw.isascii() and raw.isdigit() and len(raw) <= 3:
+        return int(raw)
+    return raw
+
+
+def _duration_field(label: str, *, required: bool = True) -> forms.CharField:
+    attrs = {"required": True} if required else {}
+    return forms.CharField(
+        label=label,
+        required=False,
+        help_text="If the real time falls between two choices, round up.",
+        widget=forms.Select(choices=[("", "Choose…"), *DURATION_OPTIONS], attrs=attrs),
+    )
+
+
+def _text_field(
+    label: str, *, max_length: int, rows: int = 3, attrs: dict[str, Any] | None = None
+) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": rows, "required": True, "maxlength": max_length, **(attrs or {})}
+        ),
+    )
+
+
+RECAP_ATTRS = {"data-recap-answer": True, "aria-describedby": "recap-count recap-rule"}
+
+
+class _LabelsWithoutColon(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class MessageForm(_LabelsWithoutColon):
+    body = _text_field("Message", max_length=MESSAGE_MAX_CHARS, rows=2)
+
+
+class LateLogForm(_LabelsWithoutColon):
+    minutes = _duration_field("Time spent")
+    topics_covered = _text_field(
+        RECAP_PROMPTS["topics_covered"],
+        max_length=RECAP_ANSWER_MAX_CHARS,
+        attrs=RECAP_ATTRS,
+    )
+    tutee_progress = _text_field(
+        RECAP_PROMPTS["tutee_progress"],
+        max_length=RECAP_ANSWER_MAX_CHARS,
+        attrs=RECAP_ATTRS,
+    )
+    next_steps = _text_field(
+        RECAP_PROMPTS["next_steps"],
+        max_length=RECAP_ANSWER_MAX_CHARS,
+        attrs=RECAP_ATTRS,
+    )
+    reason = _text_field(
+        "Why is it late?",
+        max_length=REASON_MAX_CHARS,
+        rows=2,
+        attrs={"aria-describedby": "reason-hint"},
+    )
+
+    def clean_minutes(self) -> int | str | None:
+        return _number_or_raw(self.cleaned_data["minutes"])
+
+    def recap(self) -> dict[str, object]:
+        return {key: self.cleaned_data.get(key, "") for key in RECAP_FIELDS}
+
+    def answers(self) -> dict[str, str]:
+        """What was typed, for the character count next to the prompts."""
+        return {key: str(self.data.get(key, "")) for key in RECAP_FIELDS} if self.is_bound else {}
+
+
+class DeclineForm(_LabelsWithoutColon):
+    reason = _text_field(
+        "Why are you declining? The tutor reads this.", max_length=DECLINE_REASON_MAX_CHARS
+    )
+
+
+class CorrectionForm(_LabelsWithoutColon):
+    kind = forms.ChoiceField(
+        label="Correction",
+        choices=CorrectionKind.choices,
+        widget=forms.RadioSelect,
+        initial=CorrectionKind.ADJUST_MINUTES,
+    )
+    minutes = _duration_field("New time (for a change of the logged time)", required=False)
+    reason = _text_field("Reason", max_length=CORRECTION_REASON_MAX_CHARS)
+
+    def clean_minutes(self) -> int | str | None:
+        return _number_or_raw(self.cleaned_data["minutes"])
+
+
+class RejectForm(_LabelsWithoutColon):
+    note = _text_field("Why not?", max_length=CORRECTION_REASON_MAX_CHARS, rows=2)

@@ -1,0 +1,146 @@
+"""Support's emails, each sent only after the transaction that caused it commits.
+
+Callbacks take ids and read what was committed; `robust` keeps a mail-server hiccup from
+turning a committed change into an error page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from studyhall.accounts.models import User
+from studyhall.notifications.emails import send_templated
+from studyhall.support.models import (
+    ChatPresence,
+    Conversation,
+    CorrectionProposal,
+    LateLogRequest,
+    Message,
+)
+
+# A user whose chat has not been open for this long is away: an agent's reply reaches them
+# by email too (the chat's socket says it is open about once a minute).
+AWAY_AFTER = timedelta(minutes=5)
+
+
+def after_commit_reply_email(*, message_id: int) -> None:
+    def send() -> None:
+        send_reply_email_if_away(message_id)
+
+    transaction.on_commit(send, robust=True)
+
+
+def is_away(user: User, *, now: datetime) -> bool:
+    seen = ChatPresence.objects.filter(user=user).values_list("last_seen_at", flat=True).first()
+    return seen is None or now - seen >= AWAY_AFTER
+
+
+def send_reply_email_if_away(message_id: int) -> bool:
+    """Email the user an agent's reply when they are away and have not been emailed since
+    they were last here (one email per absence, however many replies). True when sent."""
+    message = (
+        Message.objects.select_related("conversation__user", "author")
+        .filter(pk=message_id, from_agent=True)
+        .first()
+    )
+    if message is None:
+        return False
+    conversation = message.conversation
+    user = conversation.user
+    now = timezone.now()
+    if message.pk <= conversation.user_read_upto or not is_away(user, now=now):
+        return False
+    seen = ChatPresence.objects.filter(user=user).values_list("last_seen_at", flat=True).first()
+    emailed = conversation.reply_emailed_at
+    if emailed is not None and (seen is None or emailed > seen):
+        return False
+    send_templated(
+        to=[user],
+        subject="Studyhall Support replied to you",
+        template="support/email/reply",
+        context={"message": message, "conversation": conversation},
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(reply_emailed_at=now)
+    return True
+
+
+def after_commit_late_log_decided(*, request_id: int) -> None:
+    def send() -> None:
+        send_late_log_decision(request_id)
+
+    transaction.on_commit(send, robust=True)
+
+
+def send_late_log_decision(request_id: int) -> int:
+    """Tell the tutor what Support decided about their request."""
+    request = (
+        LateLogRequest.objects.select_related(
+            "session__course",
+            "session__organization",
+            "requested_by",
+            "decided_by",
+            "completion__earning",
+        )
+        .filter(pk=request_id)
+        .first()
+    )
+    if request is None or request.decided_by_id is None:
+        return 0
+    approved = request.completion_id is not None
+    subject = "Support logged your session" if approved else "Support could not log your session"
+    return send_templated(
+        to=[request.requested_by],
+        subject=f"{subject} ({request.session.course.code})",
+        template="support/email/late_log_decided",
+        context={"request": request, "session": request.session, "approved": approved},
+    )
+
+
+CORRECTION_SUBJECTS = {
+    "proposed": "A correction is waiting for your approval",
+    "approved": "A correction to a session's pay was applied",
+    "rejected": "A proposed correction was rejected",
+}
+
+
+def after_commit_correction_event(*, proposal_id: int, event: str, actor_id: int) -> None:
+    def send() -> None:
+        send_correction_event(proposal_id, event, actor_id)
+
+    transaction.on_commit(send, robust=True)
+
+
+def send_correction_event(proposal_id: int, event: str, actor_id: int) -> int:
+    """Proposed: every other agent (one of them must approve). Approved: the tutor and the
+    proposer. Rejected: the proposer. Never the agent who acted."""
+    proposal = (
+        CorrectionProposal.objects.select_related(
+            "session__course", "session__tutor", "session__organization", "proposed_by"
+        )
+        .filter(pk=proposal_id)
+        .first()
+    )
+    if proposal is None or event not in CORRECTION_SUBJECTS:
+        return 0
+    if event == "proposed":
+        people = list(User.objects.filter(is_support_agent=True, is_active=True))
+    elif event == "approved":
+        people = [proposal.session.tutor, proposal.proposed_by]
+    else:
+        people = [proposal.proposed_by]
+    actor = User.objects.filter(pk=actor_id).first()
+    recipients = {u.pk: u for u in people if u.pk != actor_id}
+    return send_templated(
+        to=recipients.values(),
+        subject=CORRECTION_SUBJECTS[event],
+        template="support/email/correction",
+        context={
+            "proposal": proposal,
+            "session": proposal.session,
+            "event": event,
+            "actor": actor,
+        },
+    )

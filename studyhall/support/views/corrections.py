@@ -1,0 +1,142 @@
+"""Corrections with a second agent's approval: propose from a completed session, then another
+agent approves (money moves) or either rejects."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from studyhall.core.errors import DomainError, Forbidden, NotFound
+from studyhall.core.money import format_cents
+from studyhall.support import selectors
+from studyhall.support.access import require_agent
+from studyhall.support.forms import CorrectionForm, RejectForm
+from studyhall.support.services import corrections
+from studyhall.support.views.common import HtmxRequest, refusals_as_pages, viewer_of
+from studyhall.tutoring import selectors as tutoring_selectors
+from studyhall.tutoring.access import access_session
+
+FIELD_OF_ERROR = {
+    "invalid_duration": "minutes",
+    "no_change": "minutes",
+    "invalid_correction_kind": "kind",
+    "reason_required": "reason",
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@refusals_as_pages
+def correction_new(request: HtmxRequest, pk: int) -> HttpResponse:
+    viewer = viewer_of(request)
+    require_agent(viewer, action="propose corrections")
+    session = tutoring_selectors.session_detail(access_session(viewer, pk).pk)
+    form = CorrectionForm(request.POST or None)
+    error, status = "", 200
+    if request.method == "POST":
+        if not form.is_valid() and "kind" in form.errors:
+            error, status = "Choose a correction: void it, or change the logged time.", 400
+        elif not form.is_valid():
+            error, status = "Some answers could not be read.", 400
+        else:
+            try:
+                proposal = corrections.propose_correction(
+                    actor=viewer,
+                    session_id=session.pk,
+                    kind=form.cleaned_data["kind"],
+                    minutes=form.cleaned_data["minutes"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except (NotFound, Forbidden):
+                raise
+            except DomainError as exc:
+                error, status = exc.message, exc.http_status
+                field = FIELD_OF_ERROR.get(exc.code)
+                if field:
+                    form.add_error(field, "Check this.")
+            else:
+                messages.success(
+                    request,
+                    "Correction proposed. Nothing moves until another support agent approves it.",
+                )
+                return redirect("support:correction_detail", pk=proposal.pk)
+    return render(
+        request,
+        "support/correction_form.html",
+        {
+            "session": session,
+            "form": form,
+            "error": error,
+            "completion": getattr(session, "completion", None),
+            "history": selectors.corrections_of(session),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+@refusals_as_pages
+def correction_detail(request: HtmxRequest, pk: int) -> HttpResponse:
+    viewer = viewer_of(request)
+    proposal = selectors.correction_for_agent(viewer, pk)
+    return render(
+        request,
+        "support/correction_detail.html",
+        {
+            "proposal": proposal,
+            "session": proposal.session,
+            "is_proposer": proposal.proposed_by_id == viewer.pk,
+            "reject_form": RejectForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def correction_approve(request: HtmxRequest, pk: int) -> HttpResponse:
+    viewer = viewer_of(request)
+    try:
+        decision = corrections.approve_correction(actor=viewer, proposal_id=pk)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        # The proposer's own approval is refused with a message, not a bare 403 page.
+        if isinstance(exc, Forbidden) and exc.code != "second_agent_required":
+            raise
+        messages.error(request, exc.message)
+    else:
+        proposal = decision.proposal
+        if not decision.changed:
+            messages.info(request, "This correction was already approved and applied.")
+        else:
+            moved = proposal.difference_cents or 0
+            amount = format_cents(abs(moved), proposal.session.organization.currency)
+            direction = "returned to the organization" if moved < 0 else "paid to the tutor"
+            messages.success(request, f"Correction applied: {amount} {direction}.")
+    return redirect("support:correction_detail", pk=pk)
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def correction_reject(request: HtmxRequest, pk: int) -> HttpResponse:
+    viewer = viewer_of(request)
+    try:
+        decision = corrections.reject_correction(
+            actor=viewer, proposal_id=pk, note=request.POST.get("note", "")
+        )
+    except (NotFound, Forbidden):
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if decision.changed:
+            messages.success(request, "Correction rejected; nothing was moved.")
+        else:
+            messages.info(request, "This correction was already rejected.")
+    return redirect("support:correction_detail", pk=pk)
