@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from studyhall.orgs.models import Course, Membership, Organization, TutorRate
+from studyhall.orgs.models import (
+    Course,
+    Enrollment,
+    Membership,
+    Organization,
+    TutorCourse,
+    TutorRate,
+)
 
 
 @admin.register(Organization)
@@ -26,3 +33,23 @@ class CourseAdmin(admin.ModelAdmin):
 class TutorRateAdmin(admin.ModelAdmin):
     list_display = ["tutor", "organization", "hourly_rate_cents"]
     raw_id_fields = ["tutor"]
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    """Who takes which course: students book tutors for their own courses."""
+
+    list_display = ["student", "course", "created_at"]
+    list_filter = ["course__organization", "course"]
+    raw_id_fields = ["student"]
+    search_fields = ["student__email", "student__name", "course__code"]
+
+
+@admin.register(TutorCourse)
+class TutorCourseAdmin(admin.ModelAdmin):
+    """Which tutors are approved for which course."""
+
+    list_display = ["tutor", "course", "created_at"]
+    list_filter = ["course__organization", "course"]
+    raw_id_fields = ["tutor"]
+    search_fields = ["tutor__email", "tutor__name", "course__code"]

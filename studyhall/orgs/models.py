@@ -9,6 +9,13 @@ from studyhall.core.money import CURRENCY_CHOICES
 # Below a dollar an hour a 5-minute session would earn nothing, and an earning of zero cents
 # is not a transfer the ledger can record.
 MIN_HOURLY_RATE_CENTS = 100
+# The lengths a session may have (tutoring.rules.DURATION_CHOICES, which orgs cannot import).
+SESSION_LENGTHS = list(range(5, 91, 5))
+
+
+class PayoutProvider(models.TextChoices):
+    STRIPE = "stripe", "Stripe Connect (tutors connect a bank account)"
+    PAYROLL = "payroll", "Payroll export (an org admin downloads a CSV each week)"
 
 
 class Organization(models.Model):
@@ -27,11 +34,51 @@ class Organization(models.Model):
         default=150, help_text="Characters the three recap answers must hold together."
     )
     default_hourly_rate_cents = models.BigIntegerField(default=1500)
+    payout_provider = models.CharField(
+        max_length=16,
+        choices=PayoutProvider.choices,
+        default=PayoutProvider.STRIPE,
+        help_text="How tutors are paid: Stripe transfers, or the org's own payroll.",
+    )
+    payout_delay_days = models.PositiveSmallIntegerField(
+        default=12,
+        help_text="Days from the last day (Sunday) of a week to its payout date; 12 is the "
+        "Friday of the second week after.",
+    )
+    min_payout_cents = models.BigIntegerField(
+        default=100, help_text="A smaller weekly payout rolls into the next week."
+    )
+    # Booking limits (policy), checked whenever a session is booked, accepted or moved.
+    max_group_size = models.PositiveSmallIntegerField(
+        default=6, help_text="Students a tutor may invite to one session."
+    )
+    max_session_minutes = models.PositiveSmallIntegerField(
+        default=90, help_text="The longest session that can be booked (5 to 90, in steps of 5)."
+    )
+    student_weekly_minutes_per_course = models.PositiveIntegerField(
+        default=180, help_text="Minutes a student may book per course per week (Monday–Sunday)."
+    )
+    tutor_weekly_minutes = models.PositiveIntegerField(
+        default=900, help_text="Minutes a tutor may be booked per week (Monday–Sunday)."
+    )
+    pair_sessions_per_day = models.PositiveSmallIntegerField(
+        default=1, help_text="Sessions one tutor and one student may have on one calendar day."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(payout_provider__in=PayoutProvider.values),
+                name="org_payout_provider_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(payout_delay_days__lte=60), name="org_payout_delay_in_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_payout_cents__gte=1), name="org_min_payout_positive"
+            ),
             models.CheckConstraint(
                 condition=models.Q(default_hourly_rate_cents__gte=MIN_HOURLY_RATE_CENTS),
                 name="org_rate_at_least_one_dollar",
@@ -39,6 +86,31 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=models.Q(grace_hours__gte=1, grace_hours__lte=24 * 30),
                 name="org_grace_hours_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_group_size__gte=1, max_group_size__lte=50),
+                name="org_max_group_size_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_session_minutes__in=SESSION_LENGTHS),
+                name="org_max_session_minutes_5_to_90_step_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    student_weekly_minutes_per_course__gte=5,
+                    student_weekly_minutes_per_course__lte=7 * 24 * 60,
+                ),
+                name="org_student_weekly_minutes_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    tutor_weekly_minutes__gte=5, tutor_weekly_minutes__lte=7 * 24 * 60
+                ),
+                name="org_tutor_weekly_minutes_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pair_sessions_per_day__gte=1, pair_sessions_per_day__lte=24),
+                name="org_pair_sessions_per_day_in_range",
             ),
         ]
 
@@ -66,6 +138,11 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices)
+    employee_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The tutor's employee id in the organization's payroll (tutor memberships).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -117,3 +194,44 @@ class TutorRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tutor} at {self.organization}: {self.hourly_rate_cents} cents/h"
+
+
+class Enrollment(models.Model):
+    """A student taking a course: they may book tutors approved for it."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrollments")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course", "student"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "student"], name="one_enrollment_per_course")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} in {self.course.code}"
+
+
+class TutorCourse(models.Model):
+    """A tutor approved by the organization to tutor a course."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="tutor_approvals")
+    tutor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tutor_courses"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course", "tutor"]
+        verbose_name = "tutor approval"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "tutor"], name="one_approval_per_tutor_course"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tutor} tutors {self.course.code}"

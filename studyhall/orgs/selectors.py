@@ -1,5 +1,13 @@
 from studyhall.accounts.models import User
-from studyhall.orgs.models import Membership, Organization, Role, TutorRate
+from studyhall.orgs.models import (
+    Course,
+    Enrollment,
+    Membership,
+    Organization,
+    Role,
+    TutorCourse,
+    TutorRate,
+)
 
 
 def roles_of(user: User, organization_id: int) -> set[str]:
@@ -30,3 +38,70 @@ def hourly_rate_cents(*, organization: Organization, tutor_id: int) -> int:
 
 def organizations_of(user: User) -> list[Organization]:
     return list(Organization.objects.filter(memberships__user=user).distinct())
+
+
+# -- courses: who takes them and who tutors them ------------------------------------------
+
+
+def is_enrolled(*, student_id: int, course: Course) -> bool:
+    return Enrollment.objects.filter(course=course, student_id=student_id).exists()
+
+
+def is_approved_tutor(*, tutor_id: int, course: Course) -> bool:
+    return TutorCourse.objects.filter(course=course, tutor_id=tutor_id).exists()
+
+
+def enrolled_courses(student: User) -> list[Course]:
+    """The courses the user takes, in organizations where they are a student."""
+    return list(
+        Course.objects.filter(
+            enrollments__student=student,
+            organization__memberships__user=student,
+            organization__memberships__role=Role.STUDENT,
+        )
+        .select_related("organization")
+        .distinct()
+        .order_by("organization__name", "code")
+    )
+
+
+def tutored_courses(tutor: User) -> list[Course]:
+    """The courses the user is approved to tutor, in organizations where they are a tutor."""
+    return list(
+        Course.objects.filter(
+            tutor_approvals__tutor=tutor,
+            organization__memberships__user=tutor,
+            organization__memberships__role=Role.TUTOR,
+        )
+        .select_related("organization")
+        .distinct()
+        .order_by("organization__name", "code")
+    )
+
+
+def tutors_of_course(course: Course) -> list[User]:
+    """Tutors approved for the course who are still tutors of its organization."""
+    return list(
+        User.objects.filter(
+            tutor_courses__course=course,
+            memberships__organization_id=course.organization_id,
+            memberships__role=Role.TUTOR,
+            is_active=True,
+        )
+        .distinct()
+        .order_by("name", "email")
+    )
+
+
+def students_of_course(course: Course) -> list[User]:
+    """Students enrolled in the course who are still students of its organization."""
+    return list(
+        User.objects.filter(
+            enrollments__course=course,
+            memberships__organization_id=course.organization_id,
+            memberships__role=Role.STUDENT,
+            is_active=True,
+        )
+        .distinct()
+        .order_by("name", "email")
+    )

@@ -10,25 +10,35 @@ from studyhall.tutoring.models import Session, Status
 S = Status
 ALLOWED_MOVES: frozenset[tuple[str, str]] = frozenset(
     {
-        # A request: the tutor answers it, or either side calls it off.
+        # A request: the tutor answers it, or either side calls it off. Missed when nobody
+        # answered it before logging would have closed.
         (S.REQUESTED, S.SCHEDULED),
         (S.REQUESTED, S.DECLINED),
         (S.REQUESTED, S.CANCELED),
         (S.REQUESTED, S.MISSED),
-        # An invitation: students answer; once nobody is left pending it is settled.
+        # An invitation: students answer; once nobody is left pending it is settled. Missed
+        # when its start passes with no student accepted.
         (S.INVITED, S.SCHEDULED),
         (S.INVITED, S.DECLINED),
         (S.INVITED, S.CANCELED),
         (S.INVITED, S.MISSED),
         (S.INVITED, S.STARTING),
         (S.INVITED, S.IN_PROGRESS),
-        (S.SCHEDULED, S.INVITED),
+        # Scheduled: everyone agreed. The last student may still withdraw (Declined), the
+        # tutor may report that nobody came (Missed), or the classroom opens.
         (S.SCHEDULED, S.DECLINED),
         (S.SCHEDULED, S.CANCELED),
         (S.SCHEDULED, S.MISSED),
         (S.SCHEDULED, S.STARTING),
         (S.SCHEDULED, S.IN_PROGRESS),
         (S.SCHEDULED, S.COMPLETED),
+        # A new time proposed: whoever must answer it decides the status. The tutor proposing
+        # makes it Invited (awaiting students), a student proposing makes it Requested
+        # (awaiting the tutor); declining it, or its expiry, puts the earlier answers back.
+        (S.REQUESTED, S.INVITED),
+        (S.INVITED, S.REQUESTED),
+        (S.SCHEDULED, S.REQUESTED),
+        (S.SCHEDULED, S.INVITED),
         # The online classroom follows who is in the call; when the last person leaves the
         # session settles back to what its participants' answers say.
         (S.STARTING, S.IN_PROGRESS),

@@ -1,4 +1,10 @@
-"""Creating sessions and answering them: invite, request, accept, decline, cancel, remove."""
+"""Creating sessions and answering them: invite, request, accept, decline, cancel, remove.
+
+Booking checks who may book what (tutors approved for the course, students enrolled in it)
+and the organization's limits (`services.limits`) at request, invitation and acceptance. A
+new time proposed for a session (`services.rescheduling`) changes what accepting and declining
+mean for whoever must answer it; see `services.proposals`.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,8 @@ from studyhall.accounts.models import User
 from studyhall.core import audit
 from studyhall.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from studyhall.core.text import clean_text
-from studyhall.orgs.models import Course, Membership, Organization, Role
-from studyhall.orgs.selectors import roles_of
+from studyhall.orgs.models import Course, Enrollment, Membership, Organization, Role
+from studyhall.orgs.selectors import is_approved_tutor, roles_of
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import (
@@ -25,9 +31,11 @@ from studyhall.tutoring.models import (
     Status,
 )
 from studyhall.tutoring.rules import check_duration, completable_from
+from studyhall.tutoring.services import proposals
+from studyhall.tutoring.services.limits import check_booking_limits, lock_people
 from studyhall.tutoring.services.notify import after_commit_session_event
+from studyhall.tutoring.text import names, when
 
-MAX_GROUP_SIZE = 6
 MAX_DAYS_AHEAD = 365
 NOTES_MAX_CHARS = 2000
 REASON_MAX_CHARS = 1000
@@ -70,6 +78,7 @@ def create_session(
                 raise Forbidden("Only tutors can invite students to a session.")
             tutor = actor
             students = _students(organization, student_ids, tutor=actor)
+            _check_approved(course, tutor, actor=actor)
             origin, status, student_state = (
                 Origin.INVITATION,
                 Status.INVITED,
@@ -84,11 +93,23 @@ def create_session(
             if tutor.pk == actor.pk:
                 raise InvalidInput("You cannot request yourself as your tutor.")
             students = [actor]
+            _check_approved(course, tutor, actor=actor)
             origin, status, student_state = (
                 Origin.REQUEST,
                 Status.REQUESTED,
                 ParticipantState.ACCEPTED,
             )
+        _check_enrolled(course, students, actor=actor)
+        lock_people(organization, [tutor.pk, *(s.pk for s in students)])
+        check_booking_limits(
+            organization=organization,
+            course=course,
+            tutor=tutor,
+            students=students,
+            start=scheduled_start,
+            minutes=planned,
+            actor=actor,
+        )
 
         session = Session.objects.create(
             organization=organization,
@@ -139,14 +160,16 @@ def accept_session(*, session_id: int, actor: User) -> Session:
     with transaction.atomic():
         session = _locked(actor, session_id)
         _refuse_if_ended(session, "accept")
+        _refuse_while_a_new_time_awaits(session, actor)
         if session.tutor_id == actor.pk:
-            if session.origin != Origin.REQUEST:
-                raise Conflict(
-                    "This is your own invitation; your students accept it.",
-                    code="invalid_transition",
-                )
             if session.status != Status.REQUESTED:
+                if session.origin != Origin.REQUEST:
+                    raise Conflict(
+                        "This is your own invitation; your students accept it.",
+                        code="invalid_transition",
+                    )
                 return session
+            _check_limits_again(session, students=_students_on(session), actor=actor)
             lifecycle.move(session, Status.SCHEDULED)
             session.save(update_fields=["status", "ended_at", "updated_at"])
         else:
@@ -159,8 +182,9 @@ def accept_session(*, session_id: int, actor: User) -> Session:
                     "this session.",
                     code="invalid_transition",
                 )
+            _check_limits_again(session, students=[actor], actor=actor)
             _answer(participant, ParticipantState.ACCEPTED)
-            _settle_status(session)
+            _settle_status(session, actor=actor)
         audit.record(
             actor=actor,
             action="session.accepted",
@@ -183,8 +207,17 @@ def decline_session(*, session_id: int, actor: User, message: str = "") -> Sessi
                     "Only a request can be declined by its tutor; cancel the session instead.",
                     code="invalid_transition",
                 )
+            proposal = proposals.open_proposal(session)
+            if proposal is not None and proposal.previous_status != Status.REQUESTED:
+                # You agreed to this session; what is open is only the student's new time.
+                raise Conflict(
+                    f"{proposal.proposed_by.display_name} proposed a new time. Decline the new "
+                    "time to keep the session as agreed, or cancel the session.",
+                    code="proposal_pending",
+                )
             lifecycle.move(session, Status.DECLINED)
             session.save(update_fields=["status", "ended_at", "updated_at"])
+            proposals.close(session)
         else:
             participant = _own_participation(session, actor)
             if participant.state == ParticipantState.DECLINED:
@@ -198,7 +231,7 @@ def decline_session(*, session_id: int, actor: User, message: str = "") -> Sessi
                 # The requester changed their mind: nobody is left to tutor.
                 _cancel(session, actor, message or "The student withdrew the request.")
             else:
-                _settle_status(session)
+                _settle_status(session, actor=actor)
         audit.record(
             actor=actor,
             action="session.declined",
@@ -237,7 +270,7 @@ def cancel_session(*, session_id: int, actor: User, reason: str) -> Session:
             others = session.participants.filter(state__in=ACTIVE_STATES).exclude(user=actor)
             if others.exists():
                 _answer(participant, ParticipantState.DECLINED)
-                _settle_status(session)
+                _settle_status(session, actor=actor)
                 audit.record(
                     actor=actor,
                     action="session.withdrew",
@@ -289,7 +322,7 @@ def remove_participant(*, session_id: int, actor: User, user_id: int) -> Session
             )
         previous = participant.state
         _answer(participant, ParticipantState.REMOVED)
-        _settle_status(session)
+        _settle_status(session, actor=actor)
         audit.record(
             actor=actor,
             action="session.participant_removed",
@@ -341,6 +374,51 @@ def _cancel(session: Session, actor: User, reason: str) -> None:
     session.canceled_by = actor
     session.cancel_reason = reason
     session.save(update_fields=["status", "ended_at", "canceled_by", "cancel_reason", "updated_at"])
+    proposals.close(session)
+
+
+def _refuse_while_a_new_time_awaits(session: Session, actor: User) -> None:
+    """Accepting means agreeing to a time: while a new one awaits the actor's answer, they
+    answer that instead (accept or decline the new time)."""
+    proposal = proposals.open_proposal(session)
+    if proposal is None or not proposals.awaits(proposal, session, actor):
+        return
+    raise Conflict(
+        f"{proposal.proposed_by.display_name} proposed a new time, "
+        f"{when(proposal.scheduled_start, actor.zone)}. Accept or decline the new time.",
+        code="proposal_pending",
+        proposal_id=proposal.pk,
+    )
+
+
+def _students_on(session: Session) -> list[User]:
+    """The students still on the session (invited or accepted)."""
+    return [
+        p.user for p in session.participants.select_related("user").filter(state__in=ACTIVE_STATES)
+    ]
+
+
+def _check_limits_again(
+    session: Session,
+    *,
+    students: Sequence[User],
+    actor: User,
+    start: datetime | None = None,
+    minutes: int | None = None,
+) -> None:
+    """The limits at acceptance (or at a new time): this session no longer counts against
+    itself, and the people are locked after the session, in the fixed order."""
+    lock_people(session.organization, [session.tutor_id, *(s.pk for s in students)])
+    check_booking_limits(
+        organization=session.organization,
+        course=session.course,
+        tutor=session.tutor,
+        students=students,
+        start=start or session.scheduled_start,
+        minutes=minutes or session.planned_minutes,
+        actor=actor,
+        exclude_session_id=session.pk,
+    )
 
 
 def _own_participation(session: Session, actor: User) -> Participant:
@@ -356,23 +434,40 @@ def _answer(participant: Participant, state: ParticipantState) -> None:
     participant.save(update_fields=["state", "responded_at"])
 
 
-def _settle_status(session: Session) -> None:
-    """Before anyone meets, the status follows the students' answers: someone still invited →
-    Invited; everyone remaining accepted → Scheduled; every student declined → Declined."""
+def _settle_status(session: Session, *, actor: User | None) -> None:
+    """Before anyone meets, the status follows the students' answers (see
+    `proposals.status_from_answers`). When the tutor proposed a new time and the last student
+    who had to answer it accepted (or left), the session moves to the new time."""
     if session.status not in (Status.INVITED, Status.SCHEDULED):
         return
-    states = list(session.participants.values_list("state", flat=True))
-    if ParticipantState.INVITED in states:
-        target = Status.INVITED
-    elif ParticipantState.ACCEPTED in states:
-        target = Status.SCHEDULED
-    elif ParticipantState.DECLINED in states and ParticipantState.REMOVED not in states:
-        target = Status.DECLINED
-    else:
+    target = proposals.status_from_answers(session.participants.values_list("state", flat=True))
+    if target is None:
+        return
+    proposal = proposals.open_proposal(session)
+    if proposal is not None and proposal.by_tutor and target == Status.SCHEDULED:
+        proposals.apply(session, proposal, actor=actor)
+        audit.record(
+            actor=actor,
+            action="session.rescheduled",
+            organization_id=session.organization_id,
+            session_id=session.pk,
+            proposal_id=proposal.pk,
+            scheduled_start=proposal.scheduled_start.isoformat(),
+            planned_minutes=proposal.planned_minutes,
+            previous_start=proposal.previous_start.isoformat(),
+            previous_minutes=proposal.previous_minutes,
+        )
+        after_commit_session_event(
+            session_id=session.pk,
+            event="reschedule_accepted",
+            actor_id=actor.pk if actor is not None else None,
+        )
         return
     if target != session.status:
         lifecycle.move(session, target)
         session.save(update_fields=["status", "ended_at", "updated_at"])
+    if target in lifecycle.TERMINAL:
+        proposals.close(session)
 
 
 def _check_place(mode: str, location: str) -> tuple[str, str]:
@@ -409,9 +504,11 @@ def _students(organization: Organization, student_ids: Sequence[int], *, tutor: 
     wanted = list(dict.fromkeys(student_ids))
     if not wanted:
         raise InvalidInput("Invite at least one student.", code="no_participants")
-    if len(wanted) > MAX_GROUP_SIZE:
+    if len(wanted) > organization.max_group_size:
         raise RuleViolation(
-            f"A group session has at most {MAX_GROUP_SIZE} students.", code="group_too_large"
+            f"A group session has at most {organization.max_group_size} students.",
+            code="group_too_large",
+            limit=organization.max_group_size,
         )
     if tutor.pk in wanted:
         raise InvalidInput("You cannot invite yourself to your own session.")
@@ -440,3 +537,37 @@ def _tutor(organization: Organization, tutor_id: int) -> User:
     if membership is None:
         raise InvalidInput("Choose a tutor of this organization.", code="unknown_tutor")
     return membership.user
+
+
+def _check_approved(course: Course, tutor: User, *, actor: User) -> None:
+    if is_approved_tutor(tutor_id=tutor.pk, course=course):
+        return
+    if tutor.pk == actor.pk:
+        raise RuleViolation(
+            f"You are not approved to tutor {course.code} yet; your program admin approves "
+            "tutors for each course.",
+            code="tutor_not_approved",
+        )
+    raise InvalidInput(
+        f"{tutor.display_name} does not tutor {course.code}; choose one of its tutors.",
+        code="tutor_not_approved",
+    )
+
+
+def _check_enrolled(course: Course, students: Sequence[User], *, actor: User) -> None:
+    enrolled = set(
+        Enrollment.objects.filter(course=course, student__in=students).values_list(
+            "student_id", flat=True
+        )
+    )
+    missing = [s for s in students if s.pk not in enrolled]
+    if not missing:
+        return
+    if [s.pk for s in missing] == [actor.pk]:
+        message = (
+            f"You are not enrolled in {course.code}; you can book tutors for the courses you take."
+        )
+    else:
+        verb = "is" if len(missing) == 1 else "are"
+        message = f"{names(missing)} {verb} not enrolled in {course.code}."
+    raise RuleViolation(message, code="not_enrolled", user_ids=[s.pk for s in missing])

@@ -1,0 +1,17 @@
+"""Background jobs of tutoring sessions (run by `manage.py db_worker`, scheduled through
+`STUDYHALL_PERIODIC_TASKS`)."""
+
+from django_tasks import task
+
+from studyhall.tutoring.services import missed
+
+
+@task()
+def mark_missed_sessions() -> dict[str, list[int]]:
+    """Every minute: expire unanswered new times that have arrived, and mark the sessions
+    nobody agreed to in time as missed. Idempotent."""
+    result = missed.sweep()
+    return {
+        "expired_proposals": result.expired_proposals,
+        "missed_sessions": result.missed_sessions,
+    }
