@@ -41,6 +41,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="Studyhall support staff: answers chat, acts on any session."
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    # The unread in-app notifications, kept by studyhall.notifications.services in the same
+    # transaction as each change, so the header shows it without a query on every page.
+    unread_notifications = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 

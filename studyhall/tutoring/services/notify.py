@@ -1,16 +1,23 @@
-"""Emails about sessions, sent only after the transaction that changed the session commits.
+"""Telling people about their sessions, in the app and by email, only after the transaction
+that changed the session commits.
 
 Callbacks take ids and read what was committed; `robust` keeps a mail-server hiccup from
-turning a committed change into an error page.
+turning a committed change into an error page. Each person gets one in-app notification and,
+unless they turned that kind off, one email (see `studyhall.notifications`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
+from django.urls import reverse
 
 from studyhall.accounts.models import User
-from studyhall.notifications.emails import send_templated
+from studyhall.notifications.models import Kind
+from studyhall.notifications.services import Message, deliver
 from studyhall.tutoring.models import ParticipantState, Session
+from studyhall.tutoring.text import when
 
 EVENT_SUBJECTS = {
     "invited": "You're invited to a tutoring session",
@@ -19,7 +26,26 @@ EVENT_SUBJECTS = {
     "declined": "A tutoring session was declined",
     "canceled": "A tutoring session was canceled",
     "removed": "You were removed from a tutoring session",
+    "rescheduled": "A new time was proposed for a tutoring session",
+    "reschedule_accepted": "A tutoring session moved to a new time",
+    "reschedule_declined": "A proposed new session time was declined",
+    "missed": "A tutoring session was missed",
 }
+EVENT_KINDS = {
+    "invited": Kind.INVITATION,
+    "requested": Kind.REQUEST,
+    "accepted": Kind.ANSWER,
+    "declined": Kind.ANSWER,
+    "canceled": Kind.CANCELLATION,
+    "removed": Kind.CANCELLATION,
+    "missed": Kind.CANCELLATION,
+    "rescheduled": Kind.RESCHEDULE,
+    "reschedule_accepted": Kind.RESCHEDULE,
+    "reschedule_declined": Kind.RESCHEDULE,
+}
+# Events after which the recipient is expected to answer on the session page.
+ANSWER_EXPECTED = frozenset({"invited", "requested", "rescheduled"})
+ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 
 
 def after_commit_send_recap(*, session_id: int) -> None:
@@ -30,12 +56,28 @@ def after_commit_send_recap(*, session_id: int) -> None:
 
 
 def after_commit_session_event(
-    *, session_id: int, event: str, actor_id: int, only_user_id: int | None = None
+    *,
+    session_id: int,
+    event: str,
+    actor_id: int | None,
+    only_user_id: int | None = None,
+    proposed_start: datetime | None = None,
 ) -> None:
+    """Once committed, tell the people on the session what happened. `proposed_start` is the
+    new time of a "rescheduled" proposal, shown to each person in their own time zone."""
+    if event not in EVENT_SUBJECTS:
+        raise ValueError(f"unknown session event {event!r}")
+
     def send_event() -> None:
-        send_session_event(session_id, event, actor_id, only_user_id=only_user_id)
+        send_session_event(
+            session_id, event, actor_id, only_user_id=only_user_id, proposed_start=proposed_start
+        )
 
     transaction.on_commit(send_event, robust=True)
+
+
+def session_link(session_id: int) -> str:
+    return reverse("tutoring:detail", kwargs={"pk": session_id})
 
 
 def send_recap_to_students(session_id: int) -> int:
@@ -51,21 +93,42 @@ def send_recap_to_students(session_id: int) -> int:
         p.user
         for p in session.participants.select_related("user").filter(state=ParticipantState.ACCEPTED)
     ]
-    return send_templated(
-        to=students,
-        subject=f"Recap of your {session.course.code} session with {session.tutor}",
-        template="tutoring/email/recap",
-        context={"session": session, "completion": session.completion},
+    subject = f"Recap of your {session.course.code} session with {session.tutor}"
+    context = {"session": session, "completion": session.completion}
+    messages = [
+        Message(
+            user=student,
+            title=(
+                f"{session.tutor.display_name} logged your {session.course.code} session "
+                "and sent you the recap."
+            ),
+            subject=subject,
+            template="tutoring/email/recap",
+            context=context,
+        )
+        for student in students
+    ]
+    return deliver(
+        messages,
+        kind=Kind.RECAP,
+        event="recap",
+        session_id=session.pk,
+        link=session_link(session.pk),
     )
 
 
 def send_session_event(
-    session_id: int, event: str, actor_id: int, *, only_user_id: int | None = None
+    session_id: int,
+    event: str,
+    actor_id: int | None,
+    *,
+    only_user_id: int | None = None,
+    proposed_start: datetime | None = None,
 ) -> int:
     """Tell the people on the session, but not the one who acted, what happened.
 
     Students who declined or were removed hear no more about it; `only_user_id` narrows the
-    message to one person (the student who was removed).
+    message to one person (the student who was removed). Returns how many emails went out.
     """
     session = (
         Session.objects.select_related("course", "tutor", "organization")
@@ -78,16 +141,95 @@ def send_session_event(
     if only_user_id is not None:
         people = [p.user for p in participants.filter(user_id=only_user_id)]
     else:
-        people = [session.tutor] + [
-            p.user
-            for p in participants.filter(
-                state__in=(ParticipantState.INVITED, ParticipantState.ACCEPTED)
-            )
-        ]
-    actor = User.objects.filter(pk=actor_id).first()
-    return send_templated(
-        to=[u for u in people if u.pk != actor_id],
-        subject=EVENT_SUBJECTS[event],
-        template="tutoring/email/session_event",
-        context={"session": session, "event": event, "actor": actor},
+        people = [session.tutor] + [p.user for p in participants.filter(state__in=ON_SESSION)]
+    actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    removed_ids = set(
+        participants.filter(state=ParticipantState.REMOVED).values_list("user_id", flat=True)
     )
+    messages = []
+    for person in people:
+        if person.pk == actor_id:
+            continue
+        sentence = event_sentence(
+            session,
+            event,
+            actor,
+            person,
+            was_removed=person.pk in removed_ids,
+            proposed_start=proposed_start,
+        )
+        messages.append(
+            Message(
+                user=person,
+                title=sentence,
+                subject=EVENT_SUBJECTS[event],
+                template="tutoring/email/session_event",
+                context={
+                    "session": session,
+                    "event": event,
+                    "actor": actor,
+                    "sentence": sentence,
+                    "answer_expected": event in ANSWER_EXPECTED,
+                },
+            )
+        )
+    return deliver(
+        messages,
+        kind=EVENT_KINDS[event],
+        event=event,
+        session_id=session.pk,
+        link=session_link(session.pk),
+    )
+
+
+def event_sentence(
+    session: Session,
+    event: str,
+    actor: User | None,
+    recipient: User,
+    *,
+    was_removed: bool = False,
+    proposed_start: datetime | None = None,
+) -> str:
+    """Who did what, from the recipient's side: the email's first line and the in-app title."""
+    who = actor.display_name if actor else "Someone"
+    course = session.course.code
+    by_tutor = actor is not None and actor.pk == session.tutor_id
+    if event == "invited":
+        return f"{who} invited you to a {course} tutoring session."
+    if event == "requested":
+        return f"{who} asked you to tutor a {course} session."
+    if event == "accepted":
+        if by_tutor:
+            return f"{who} accepted the request; the {course} session is scheduled."
+        return f"{who} accepted the {course} session."
+    if event == "declined":
+        if by_tutor:
+            return f"{who} declined the request for a {course} session."
+        return f"{who} will not take part in the {course} session."
+    if event == "canceled":
+        reason = f" Reason: {session.cancel_reason}" if session.cancel_reason else ""
+        return f"{who} canceled the {course} session.{reason}"
+    if event == "removed":
+        if was_removed:
+            return f"{who} removed you from the {course} session."
+        return f"{who} removed a student from the {course} session."
+    if event == "rescheduled":
+        new_time = f" {when(proposed_start, recipient.zone)}" if proposed_start else ""
+        return (
+            f"{who} proposed a new time for the {course} session{new_time}. "
+            "Accept or decline it on the session page."
+        )
+    if event == "reschedule_accepted":
+        return (
+            f"{who} accepted the new time; the {course} session is now "
+            f"{when(session.scheduled_start, recipient.zone)}."
+        )
+    if event == "reschedule_declined":
+        return f"{who} declined the proposed new time for the {course} session."
+    if event == "missed":
+        return (
+            f"The {course} session {when(session.scheduled_start, recipient.zone)} "
+            "was marked missed."
+        )
+    return f"The {course} session changed."

@@ -1,0 +1,74 @@
+"""Sign-up (with the time zone) and the account settings forms. Forms parse; the services
+decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+from django.http import HttpRequest
+
+from studyhall.accounts.models import User
+from studyhall.accounts.timezones import zone_choices
+from studyhall.notifications.models import Kind
+
+TIME_ZONE_HELP = (
+    "Every time in Studyhall and in its emails is shown in this zone. We picked the one your "
+    "browser reports; change it if it is wrong."
+)
+
+
+def time_zone_field(*, include: str = "") -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="Time zone",
+        choices=zone_choices(include=include),
+        initial="UTC",
+        help_text=TIME_ZONE_HELP,
+        widget=forms.Select(attrs={"autocomplete": "off"}),
+    )
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up with the person's name and time zone.
+
+    A new person belongs to no organization yet, so the zone cannot default to the
+    organization's: the page preselects the zone the browser reports (a small script), and
+    UTC when scripts are off. Settings can change it at any time."""
+
+    name = forms.CharField(
+        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"] = time_zone_field()
+        # Only an untouched form gets the browser's zone; a re-shown form keeps the choice.
+        if not self.is_bound:
+            self.fields["time_zone"].widget.attrs["data-detect-time-zone"] = "1"
+        self.order_fields(["name", "email", "password1", "password2", "time_zone"])
+
+    def custom_signup(self, request: HttpRequest, user: Any) -> None:
+        assert isinstance(user, User)
+        user.name = self.cleaned_data["name"].strip()
+        user.time_zone = self.cleaned_data["time_zone"]
+        user.save(update_fields=["name", "time_zone"])
+
+
+class TimeZoneForm(forms.Form):
+    def __init__(self, *args: Any, current: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"] = time_zone_field(include=current)
+        self.fields["time_zone"].help_text = "Every time in Studyhall and its emails uses it."
+
+
+class EmailPreferencesForm(forms.Form):
+    """One checkbox per kind: also send it by email (it is always in the app)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for kind in Kind:
+            self.fields[kind.value] = forms.BooleanField(label=kind.label, required=False)
+
+    def choices(self) -> dict[str, bool]:
+        return {kind: bool(self.cleaned_data.get(kind)) for kind in Kind.values}

@@ -1,0 +1,276 @@
+"""Reminders on a frozen clock: each is sent in its window, once, to the right people."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
+
+from studyhall.notifications.models import (
+    EmailPreference,
+    Kind,
+    Notification,
+    ReminderKind,
+    SentReminder,
+)
+from studyhall.notifications.reminders import send_due_reminders
+from studyhall.testing import factories as f
+from studyhall.tutoring.models import ParticipantState, Session, Status
+from studyhall.tutoring.services.completion import complete_session
+
+if TYPE_CHECKING:
+    from conftest import Cast
+
+# A Tuesday in November: New York is on EST (UTC−5).
+START = datetime(2026, 11, 17, 20, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+ACC, INV = ParticipantState.ACCEPTED, ParticipantState.INVITED
+R = ReminderKind
+
+
+@pytest.fixture(autouse=True)
+def _only_the_reminder_job(settings: Any) -> None:
+    settings.STUDYHALL_PERIODIC_TASKS = {
+        "notifications.reminders": {
+            "task": "studyhall.notifications.tasks.send_due_reminders",
+            "every_seconds": 120,
+        }
+    }
+
+
+def booked(cast: Cast, *, start: datetime = START, **kwargs: object) -> Session:
+    """A session booked a week before it starts."""
+    with time_machine.travel(start - timedelta(days=7), tick=False):
+        return f.make_session(
+            org=cast.org,
+            tutor=cast.tutor,
+            students=kwargs.pop("students", [cast.student]),  # type: ignore[arg-type]
+            start=start,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def run_at(moment: datetime) -> int:
+    with time_machine.travel(moment, tick=False):
+        return send_due_reminders()
+
+
+def sent() -> list[tuple[str, str]]:
+    return sorted((r.kind, r.user.email) for r in SentReminder.objects.select_related("user"))
+
+
+@pytest.fixture
+def outbox() -> Iterator[list[mail.EmailMessage]]:
+    mail.outbox.clear()
+    yield mail.outbox
+
+
+# -- before the session ---------------------------------------------------------------------
+
+
+def test_nothing_is_due_more_than_24_hours_ahead(cast: Cast, outbox: list) -> None:
+    booked(cast)
+    assert run_at(START - 24 * H - timedelta(seconds=1)) == 0
+    assert outbox == [] and Notification.objects.count() == 0
+
+
+def test_the_24_hour_reminder_goes_to_the_tutor_and_the_students(cast: Cast, outbox: list) -> None:
+    session = booked(cast, students=[cast.student, cast.student2], states=[ACC, INV])
+    assert run_at(START - 24 * H) == 3
+    assert sent() == [
+        (R.BEFORE_24H, "maya@example.test"),
+        (R.BEFORE_24H, "sam@example.test"),
+        (R.BEFORE_24H, "tutor@example.test"),
+    ]
+    by_to = {m.to[0]: m for m in outbox}
+    assert sorted(by_to) == ["maya@example.test", "sam@example.test", "tutor@example.test"]
+    assert by_to["maya@example.test"].subject == "Reminder: CHEM 110 session in 24 hours"
+    # Each person reads the start in their own zone (these personas are on UTC).
+    assert (
+        "Reminder: your CHEM 110 session with Tess Tutor starts in 24 hours, on Tue, Nov 17 "
+        "at 8:00 PM UTC." in by_to["maya@example.test"].body
+    )
+    assert "You have not answered the invitation yet." in by_to["sam@example.test"].body
+    assert "with Maya Chen and Sam Lee starts in 24 hours" in by_to["tutor@example.test"].body
+    assert f"http://localhost:8000/sessions/{session.pk}/" in by_to["maya@example.test"].body
+    maya = by_to["maya@example.test"]
+    assert isinstance(maya, EmailMultiAlternatives)
+    html = str(maya.alternatives[0][0])
+    assert 'name="viewport"' in html and f"/sessions/{session.pk}/" in html
+    notice = Notification.objects.get(user=cast.student)
+    assert (notice.kind, notice.event, notice.session_id) == (
+        Kind.REMINDER,
+        R.BEFORE_24H,
+        session.pk,
+    )
+    assert notice.link == f"/sessions/{session.pk}/"
+
+
+def test_times_are_in_each_recipients_zone(cast: Cast, outbox: list) -> None:
+    cast.student.time_zone = "America/New_York"
+    cast.student.save()
+    cast.tutor.time_zone = "Europe/Berlin"
+    cast.tutor.save()
+    booked(cast)
+    run_at(START - 24 * H)
+    by_to = {m.to[0]: m.body for m in outbox}
+    assert "on Tue, Nov 17 at 3:00 PM EST." in by_to["maya@example.test"]
+    assert "When: Tue, Nov 17, 3:00 PM EST (1 h)" in by_to["maya@example.test"]
+    assert "on Tue, Nov 17 at 9:00 PM CET." in by_to["tutor@example.test"]
+
+
+def test_each_reminder_is_sent_once_however_often_the_job_runs(cast: Cast, outbox: list) -> None:
+    booked(cast)
+    assert run_at(START - 24 * H) == 2
+    assert run_at(START - 24 * H + timedelta(minutes=2)) == 0
+    assert run_at(START - 2 * H) == 0
+    assert run_at(START - H) == 2
+    assert run_at(START - timedelta(minutes=30)) == 0
+    assert run_at(START) == 0  # it has started: no "before" reminder any more
+    assert [m.subject for m in outbox if m.to == ["maya@example.test"]] == [
+        "Reminder: CHEM 110 session in 24 hours",
+        "Reminder: CHEM 110 session in 1 hour",
+    ]
+    assert Notification.objects.filter(user=cast.student).count() == 2
+
+
+def test_a_late_run_sends_only_the_current_reminder(cast: Cast, outbox: list) -> None:
+    booked(cast)
+    # The worker was down all day; 40 minutes before the start only "1 hour" makes sense.
+    assert run_at(START - timedelta(minutes=40)) == 2
+    assert sent() == [(R.BEFORE_1H, "maya@example.test"), (R.BEFORE_1H, "tutor@example.test")]
+    assert "starts in 40 minutes" in outbox[0].body
+
+
+def test_a_session_booked_inside_the_window_skips_that_reminder(cast: Cast) -> None:
+    with time_machine.travel(START - 5 * H, tick=False):
+        f.make_session(org=cast.org, tutor=cast.tutor, students=[cast.student], start=START)
+    assert run_at(START - 4 * H) == 0
+    assert run_at(START - H) == 2
+
+
+def test_declined_removed_and_ended_sessions_get_no_reminder(cast: Cast) -> None:
+    booked(cast, students=[cast.student, cast.student2], states=[ACC, ParticipantState.DECLINED])
+    booked(cast, start=START + 5 * H, status=Status.CANCELED)
+    run_at(START - 24 * H)
+    assert sent() == [(R.BEFORE_24H, "maya@example.test"), (R.BEFORE_24H, "tutor@example.test")]
+
+
+def test_a_new_time_gets_its_own_reminders(cast: Cast) -> None:
+    session = booked(cast)
+    run_at(START - H)
+    later = START + timedelta(days=2)
+    Session.objects.filter(pk=session.pk).update(scheduled_start=later)
+    assert run_at(later - H) == 2
+    assert SentReminder.objects.filter(kind=R.BEFORE_1H).count() == 4
+
+
+def test_email_follows_the_persons_choice_but_the_app_always_tells(
+    cast: Cast, outbox: list
+) -> None:
+    EmailPreference.objects.create(user=cast.student, kind=Kind.REMINDER, by_email=False)
+    booked(cast)
+    assert run_at(START - H) == 2
+    assert [m.to for m in outbox] == [["tutor@example.test"]]
+    assert Notification.objects.filter(user=cast.student, event=R.BEFORE_1H).count() == 1
+    cast.student.refresh_from_db()
+    assert cast.student.unread_notifications == 1
+
+
+# -- "log your session" -----------------------------------------------------------------------
+
+END = START + H  # a 60-minute session; the grace period (72 h) closes at END + 72 h
+DEADLINE = END + 72 * H
+
+
+def test_log_reminders_at_the_end_and_with_24_and_4_hours_left(cast: Cast, outbox: list) -> None:
+    booked(cast)
+    run_at(START - H)  # the "1 hour before" ones
+    outbox.clear()
+    assert run_at(END - timedelta(seconds=1)) == 0
+    assert run_at(END) == 1
+    assert run_at(END + 2 * H) == 0
+    assert run_at(DEADLINE - 24 * H - timedelta(seconds=1)) == 0
+    assert run_at(DEADLINE - 24 * H) == 1
+    assert run_at(DEADLINE - 5 * H) == 0
+    assert run_at(DEADLINE - 4 * H) == 1
+    assert run_at(DEADLINE - timedelta(minutes=1)) == 0
+    assert run_at(DEADLINE) == 0
+    assert [(m.to[0], m.subject) for m in outbox] == [
+        ("tutor@example.test", "Log your CHEM 110 session"),
+        ("tutor@example.test", "24 hours left to log your CHEM 110 session"),
+        ("tutor@example.test", "4 hours left to log your CHEM 110 session"),
+    ]
+    assert (
+        "Your CHEM 110 session with Maya Chen has ended. Log your time and recap; logging "
+        "closes in 72 hours, on Fri, Nov 20 at 9:00 PM UTC." in outbox[0].body
+    )
+    assert "Log it here: http://localhost:8000/sessions/" in outbox[0].body
+    assert Notification.objects.filter(user=cast.tutor, kind=Kind.LOG_REMINDER).count() == 3
+
+
+def test_a_late_run_skips_to_the_current_log_reminder(cast: Cast) -> None:
+    booked(cast)
+    assert run_at(DEADLINE - 10 * H) == 1
+    assert sent() == [(R.LOG_24H_LEFT, "tutor@example.test")]
+
+
+def test_a_completed_session_gets_no_log_reminder(cast: Cast) -> None:
+    session = booked(cast)
+    with time_machine.travel(END + H, tick=False):
+        complete_session(session_id=session.pk, actor=cast.tutor, minutes=60, recap=f.GOOD_RECAP)
+    assert run_at(DEADLINE - 24 * H) == 0
+
+
+def test_a_missed_or_canceled_session_gets_no_log_reminder(cast: Cast) -> None:
+    booked(cast, status=Status.MISSED)
+    booked(cast, start=START + 2 * H, status=Status.CANCELED)
+    assert run_at(END + 3 * H) == 0
+
+
+def test_a_short_grace_period_skips_reminders_that_would_come_before_the_end(
+    cast: Cast,
+) -> None:
+    cast.org.grace_hours = 12
+    cast.org.save()
+    booked(cast)
+    assert run_at(END) == 1
+    assert run_at(END + 8 * H) == 1
+    assert sent() == [(R.LOG_4H_LEFT, "tutor@example.test"), (R.LOG_AT_END, "tutor@example.test")]
+
+
+def test_a_call_that_ran_late_moves_the_log_reminders(cast: Cast) -> None:
+    session = booked(cast, status=Status.SCHEDULED)
+    Session.objects.filter(pk=session.pk).update(call_ended_at=END + 2 * H)
+    assert run_at(END + H) == 0
+    assert run_at(END + 2 * H) == 1
+
+
+# -- through the scheduler and the worker -----------------------------------------------------
+
+
+def test_running_the_scheduler_and_worker_twice_sends_each_email_once(
+    cast: Cast, outbox: list
+) -> None:
+    booked(cast)
+    for minutes in (0, 3):
+        with time_machine.travel(START - H + timedelta(minutes=minutes), tick=False):
+            call_command("run_scheduler", "--once")
+            call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 2
+    assert sorted(m.to[0] for m in outbox) == ["maya@example.test", "tutor@example.test"]
+    # The same job enqueued twice at once (two schedulers) still sends nothing more.
+    with time_machine.travel(START - H + timedelta(minutes=10), tick=False):
+        from studyhall.notifications.tasks import send_due_reminders as job
+
+        job.enqueue()
+        job.enqueue()
+        call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+    assert len(outbox) == 2
