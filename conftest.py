@@ -58,6 +58,9 @@ def cast(db: None) -> Cast:
         Role.STUDENT,
     )
     course = f.make_course(org, code="CHEM 110", title="General Chemistry")
+    # Both students take the course and both tutors may tutor it, so booking is allowed.
+    f.enroll(course, student, student2)
+    f.approve(course, tutor, other_tutor)
     return Cast(
         org, course, tutor, student, student2, other_tutor, admin, agent, other_org, outsider
     )

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -9,9 +10,13 @@ from config.env import (
     channel_layers_config,
     database_config,
     env_bool,
+    env_float,
+    env_int,
     env_json,
     env_list,
+    http_base_url,
     ice_servers,
+    stripe_secret,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,7 +54,9 @@ INSTALLED_APPS = [
     "studyhall.ledger",
     "studyhall.tutoring",
     "studyhall.calls",
+    "studyhall.support",
     "studyhall.notifications",
+    "studyhall.calendars",
     "studyhall.api",
 ]
 
@@ -80,7 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "studyhall.ledger.context_processors.header_balance",
+                "studyhall.ledger.context_processors.header",
             ],
         },
     }
@@ -116,6 +123,8 @@ ACCOUNT_SESSION_REMEMBER = True
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "tutoring:sessions"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# Sign-up also asks the person's name and time zone (preselected from the browser).
+ACCOUNT_FORMS = {"signup": "studyhall.accounts.forms.SignupForm"}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Studyhall <no-reply@studyhall.local>")
@@ -127,6 +136,9 @@ except ValueError as exc:
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Where people reach this Studyhall: links in emails (sent from the worker, with no request
+# to take the address from) start with it.
+STUDYHALL_BASE_URL = http_base_url("STUDYHALL_BASE_URL") or "http://localhost:8000"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -154,7 +166,39 @@ STUDYHALL_ICE_SERVERS = ice_servers(env_json("STUDYHALL_ICE_SERVERS", []))
 # Background work: tasks are stored in the database and run by `manage.py db_worker`;
 # `manage.py run_scheduler` enqueues the periodic ones below when they fall due.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, object]] = {}
+STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, Any]] = {
+    # Reminders 24 h and 1 h before sessions, and "log your session" to tutors at the end and
+    # with 24 h and 4 h of the grace period left. Each is sent once (a unique claim per
+    # session, person, kind and moment), however often the job runs.
+    "notifications.reminders": {
+        "task": "studyhall.notifications.tasks.send_due_reminders",
+        "every_seconds": 120,
+    },
+    # Builds each finished week's payouts, sends the Stripe ones that are due, retries those
+    # whose provider did not answer, and takes back failed transfers. Idempotent.
+    "payouts": {"task": "studyhall.ledger.tasks.run_payouts", "every_seconds": 15 * 60},
+    # Ends the presence of classroom tabs that stopped heartbeating (closed laptops), so a
+    # call whose last people vanished still ends and its session's status settles.
+    "classroom.expire_silent_connections": {
+        "task": "studyhall.calls.tasks.expire_silent_connections",
+        "every_seconds": 60,
+    },
+    # Expires proposed new times nobody answered before they arrived, and marks sessions whose
+    # start passed with no student accepted (or requests never answered) as Missed. Idempotent.
+    "sessions.mark_missed": {
+        "task": "studyhall.tutoring.tasks.mark_missed_sessions",
+        "every_seconds": 60,
+    },
+}
+
+# Stripe Connect payouts (organizations whose payout provider is Stripe). Unset: Stripe is off
+# and tutors of such organizations see that payouts are not set up yet.
+STRIPE_SECRET_KEY = stripe_secret("STRIPE_SECRET_KEY", ("sk_", "rk_"), "sk_live_ or sk_test_")
+STRIPE_WEBHOOK_SECRET = stripe_secret("STRIPE_WEBHOOK_SECRET", ("whsec_",), "whsec_")
+# Unset: Stripe's own API. Tests point it at a local fake server.
+STRIPE_API_BASE = http_base_url("STRIPE_API_BASE")
+STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 30.0, minimum=0.05, maximum=300)
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0, maximum=10)
 
 LOGGING = {
     "version": 1,

@@ -10,5 +10,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api_v1.urls),
     path("sessions/", include("studyhall.tutoring.urls")),
+    path("sessions/", include("studyhall.calls.urls")),
     path("earnings/", include("studyhall.ledger.urls")),
+    path("support/", include("studyhall.support.urls")),
+    path("notifications/", include("studyhall.notifications.urls")),
+    path("settings/", include("studyhall.accounts.urls")),
+    path("calendar/", include("studyhall.calendars.urls")),
 ]

@@ -1,6 +1,6 @@
 """Take the README's screenshots: a fresh demo database, a real server, Debian's Chromium.
 
-    make screenshots   # writes docs/img/*.png
+make screenshots   # writes docs/img/*.png
 """
 
 from __future__ import annotations

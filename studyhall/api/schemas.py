@@ -19,7 +19,14 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from studyhall.accounts.models import User
 from studyhall.ledger.models import Entry
-from studyhall.tutoring.models import Completion, Mode, ParticipantState, Session, Status
+from studyhall.tutoring.models import (
+    Completion,
+    Mode,
+    ParticipantState,
+    Session,
+    Status,
+    TimeProposal,
+)
 from studyhall.tutoring.selectors import deadline_of
 
 # A database id: a positive 64-bit integer.
@@ -73,6 +80,40 @@ class SessionIn(Input):
     tutor_id: Id | None = None
 
 
+class RequestIn(Input):
+    """A student asks a tutor approved for a course they take."""
+
+    organization_id: Id
+    course_id: Id
+    tutor_id: Id
+    mode: StrictStr = Field(description="`online` or `in_person`.")
+    location: StrictStr = Field("", description="Where an in-person session takes place.")
+    scheduled_start: datetime = Field(description="ISO 8601 with a time zone offset.")
+    planned_minutes: StrictInt = Field(description="5, 10, 15 … 90 (or the org's maximum).")
+    notes: StrictStr = ""
+
+
+class InviteIn(Input):
+    """A tutor invites students of a course they are approved for (up to the group size)."""
+
+    organization_id: Id
+    course_id: Id
+    student_ids: list[Id] = Field(max_length=100)
+    mode: StrictStr = Field(description="`online` or `in_person`.")
+    location: StrictStr = Field("", description="Where an in-person session takes place.")
+    scheduled_start: datetime = Field(description="ISO 8601 with a time zone offset.")
+    planned_minutes: StrictInt = Field(description="5, 10, 15 … 90 (or the org's maximum).")
+    notes: StrictStr = ""
+
+
+class ProposeTimeIn(Input):
+    scheduled_start: datetime = Field(description="The new start, ISO 8601 with an offset.")
+    planned_minutes: StrictInt | None = Field(
+        None, description="A new length (5, 10, 15 … 90); the current one if left out."
+    )
+    message: StrictStr | None = Field(None, description="Why, for the other side.")
+
+
 class DeclineIn(Input):
     message: StrictStr | None = None
 
@@ -121,6 +162,18 @@ class RecapOut(Schema):
     next_steps: str
 
 
+class ProposalOut(Schema):
+    id: int
+    proposed_by: UserOut
+    by: str = Field(description="`tutor` (each student answers) or `student` (the tutor does).")
+    scheduled_start: datetime
+    planned_minutes: int
+    message: str
+    previous_start: datetime
+    previous_minutes: int
+    created_at: datetime
+
+
 class SessionOut(Schema):
     id: int
     status: Status
@@ -142,6 +195,11 @@ class SessionOut(Schema):
         description="Once completed; shown to the tutor, org admins and support only."
     )
     recap: RecapOut | None = Field(description="Once completed.")
+    proposal: ProposalOut | None = Field(
+        None,
+        description="A new time waiting for an answer; the session keeps its time until "
+        "the other side accepts it.",
+    )
 
 
 class SessionPage(Schema):
@@ -177,6 +235,38 @@ class TransactionPage(Schema):
     next_offset: int | None
 
 
+class AllowanceStudentOut(Schema):
+    user: UserOut
+    course_minutes_left: int = Field(description="Of the student's weekly minutes for the course.")
+    sessions_with_tutor_that_day: int
+
+
+class AllowanceOut(Schema):
+    """What is left in the week (Monday–Sunday, org time zone) and day of `start`."""
+
+    week_start: str
+    day: str
+    max_session_minutes: int
+    pair_sessions_per_day: int
+    student_weekly_minutes_per_course: int
+    tutor_weekly_minutes: int
+    tutor_minutes_left: int
+    students: list[AllowanceStudentOut]
+
+
+class BookingCourseOut(Schema):
+    course: CourseOut
+    organization: OrganizationOut
+    people: list[UserOut] = Field(
+        description="For `taking`: the course's tutors; for `tutoring`: its students."
+    )
+
+
+class BookingOptionsOut(Schema):
+    taking: list[BookingCourseOut] = Field(description="Courses you take, with their tutors.")
+    tutoring: list[BookingCourseOut] = Field(description="Courses you tutor, with their students.")
+
+
 class ProblemOut(Schema):
     """RFC 9457 problem details (served as application/problem+json)."""
 
@@ -202,8 +292,25 @@ def may_see_earnings(viewer: User, session: Session, admin_org_ids: Collection[i
     )
 
 
-def session_out(session: Session, *, show_earnings: bool) -> dict[str, Any]:
-    """Reads only what `selectors.with_details` (plus the earning) loaded: no extra queries."""
+def proposal_out(proposal: TimeProposal) -> dict[str, Any]:
+    return {
+        "id": proposal.pk,
+        "proposed_by": user_out(proposal.proposed_by),
+        "by": "tutor" if proposal.by_tutor else "student",
+        "scheduled_start": proposal.scheduled_start,
+        "planned_minutes": proposal.planned_minutes,
+        "message": proposal.message,
+        "previous_start": proposal.previous_start,
+        "previous_minutes": proposal.previous_minutes,
+        "created_at": proposal.created_at,
+    }
+
+
+def session_out(
+    session: Session, *, show_earnings: bool, proposal: TimeProposal | None = None
+) -> dict[str, Any]:
+    """Reads only what `selectors.with_details` (plus the earning) loaded, and the open
+    `proposal` the caller looked up: no extra queries."""
     completion = _completion_of(session)
     earnings = None
     if completion is not None and show_earnings:
@@ -240,6 +347,7 @@ def session_out(session: Session, *, show_earnings: bool) -> dict[str, Any]:
             if completion is not None
             else None
         ),
+        "proposal": proposal_out(proposal) if proposal is not None else None,
     }
 
 

@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 from studyhall.api import errors
 from studyhall.api.auth import API_AUTH
 from studyhall.api.parsing import JsonBodyParser
-from studyhall.api.routers import auth, fallback, me, sessions
+from studyhall.api.routers import auth, fallback, me, notifications, payouts, sessions
 
 api = NinjaAPI(
     title="Studyhall API",
@@ -26,5 +26,7 @@ errors.register(api)
 api.add_router("/auth", auth.router)
 api.add_router("/sessions", sessions.router)
 api.add_router("/me", me.router)
+api.add_router("/payouts", payouts.router)
+api.add_router("/notifications", notifications.router)
 # Last, so that it only catches what no endpoint above matched.
 api.add_router("", fallback.router)

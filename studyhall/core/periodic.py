@@ -31,9 +31,10 @@ class PeriodicJob:
 
 
 def configured_jobs() -> list[PeriodicJob]:
+    specs: dict[str, dict[str, Any]] = settings.STUDYHALL_PERIODIC_TASKS
     return [
-        PeriodicJob(name, spec["task"], timedelta(seconds=int(spec["every_seconds"])))
-        for name, spec in settings.STUDYHALL_PERIODIC_TASKS.items()
+        PeriodicJob(name, str(spec["task"]), timedelta(seconds=float(spec["every_seconds"])))
+        for name, spec in specs.items()
     ]
 
 

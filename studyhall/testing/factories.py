@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from studyhall.accounts.models import User
-from studyhall.orgs.models import Course, Membership, Organization, Role, TutorRate
+from studyhall.orgs.models import (
+    Course,
+    Enrollment,
+    Membership,
+    Organization,
+    Role,
+    TutorCourse,
+    TutorRate,
+)
 from studyhall.tutoring.models import Mode, Origin, Participant, ParticipantState, Session, Status
 
 _seq = itertools.count(1)
@@ -40,6 +48,18 @@ def add_member(org: Organization, user: User, *roles: Role) -> User:
     for role in roles:
         Membership.objects.get_or_create(organization=org, user=user, role=role)
     return user
+
+
+def enroll(course: Course, *students: User) -> None:
+    """The students take the course (they may book its tutors)."""
+    for student in students:
+        Enrollment.objects.get_or_create(course=course, student=student)
+
+
+def approve(course: Course, *tutors: User) -> None:
+    """The tutors are approved to tutor the course."""
+    for tutor in tutors:
+        TutorCourse.objects.get_or_create(course=course, tutor=tutor)
 
 
 def set_rate(org: Organization, tutor: User, cents: int) -> TutorRate:

@@ -162,3 +162,127 @@ class Completion(models.Model):
 
     def __str__(self) -> str:
         return f"Completion of session {self.session_id}: {self.minutes} min"
+
+
+class CorrectionKind(models.TextChoices):
+    VOID = "void", "Completion voided"
+    ADJUST_MINUTES = "adjust_minutes", "Minutes changed"
+
+
+class Correction(models.Model):
+    """A change to a completed session's pay, made by support after the fact. The completion
+    and its earning stay as they were; this row and its transfer carry the difference."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="corrections")
+    kind = models.CharField(max_length=16, choices=CorrectionKind.choices)
+    minutes_before = models.PositiveSmallIntegerField()
+    minutes_after = models.PositiveSmallIntegerField(help_text="0 once voided.")
+    hourly_rate_cents = models.BigIntegerField(help_text="The completion's rate, kept as paid.")
+    amount_before_cents = models.BigIntegerField()
+    amount_after_cents = models.BigIntegerField()
+    transfer = models.OneToOneField(
+        "ledger.Transfer", on_delete=models.PROTECT, related_name="correction"
+    )
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=CorrectionKind.values),
+                name="session_correction_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind=CorrectionKind.VOID, minutes_after=0)
+                | models.Q(kind=CorrectionKind.ADJUST_MINUTES, minutes_after__in=DURATION_CHOICES),
+                name="session_correction_minutes_match_kind",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(amount_before_cents=models.F("amount_after_cents")),
+                name="session_correction_changes_the_amount",
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"], name="one_session_correction_per_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on session {self.session_id}"
+
+    @property
+    def difference_cents(self) -> int:
+        return self.amount_after_cents - self.amount_before_cents
+
+
+class ProposalState(models.TextChoices):
+    OPEN = "open", "Awaiting an answer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    SUPERSEDED = "superseded", "Replaced by a newer proposal"
+    EXPIRED = "expired", "Expired unanswered"
+    CLOSED = "closed", "Closed with the session"
+
+
+class TimeProposal(models.Model):
+    """A new time proposed for a session by its tutor or its student; the other side accepts it
+    or declines it. Until accepted the session keeps its agreed time, and the status and answers
+    the proposal changed are kept here so that declining it puts them back."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="time_proposals")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    by_tutor = models.BooleanField(help_text="Proposed by the tutor (students answer it).")
+    scheduled_start = models.DateTimeField()
+    planned_minutes = models.PositiveSmallIntegerField()
+    message = models.TextField(blank=True)
+    previous_start = models.DateTimeField()
+    previous_minutes = models.PositiveSmallIntegerField()
+    previous_status = models.CharField(max_length=16, choices=Status.choices)
+    # {user id: participant state} for the students, as they were before the proposal.
+    previous_states = models.JSONField(default=dict)
+    state = models.CharField(
+        max_length=16, choices=ProposalState.choices, default=ProposalState.OPEN
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer_message = models.TextField(blank=True, help_text="Why it was declined, if given.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=models.Q(state="open"),
+                name="one_open_time_proposal_per_session",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=ProposalState.values),
+                name="time_proposal_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(planned_minutes__in=DURATION_CHOICES),
+                name="time_proposal_minutes_5_to_90_step_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    previous_status__in=(Status.REQUESTED, Status.INVITED, Status.SCHEDULED)
+                ),
+                name="time_proposal_from_a_pending_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"New time for session {self.session_id}: {self.scheduled_start:%Y-%m-%d %H:%M}"
+
+    @property
+    def scheduled_end(self) -> datetime:
+        return self.scheduled_start + timedelta(minutes=self.planned_minutes)

@@ -11,13 +11,16 @@ from django.utils import timezone
 
 from studyhall.accounts.models import User
 from studyhall.core.errors import DomainError
-from studyhall.orgs.models import Membership, Organization, Role
+from studyhall.orgs.models import Membership, Role
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.eligibility import completion_refusal
-from studyhall.tutoring.models import Participant, Session, Status
+from studyhall.tutoring.models import Completion, Participant, Session, Status
+from studyhall.tutoring.presence import call_presence
 from studyhall.tutoring.rules import (
     completable_from,
     completion_deadline,
+    duration_label,
+    round_up_to_choice,
 )
 
 # The needs-completion tab is for what a tutor still has to log.
@@ -117,7 +120,6 @@ def session_detail(session_id: int) -> Session:
 
 def admin_organization_ids(user: User) -> frozenset[int]:
     """The organizations the user administers (whose sessions' earnings they may see)."""
-    from studyhall.orgs.models import Membership, Role
 
     return frozenset(
         Membership.objects.filter(user=user, role=Role.ADMIN).values_list(
@@ -142,16 +144,48 @@ def completion_blocker(
     )
 
 
-def is_tutor_anywhere(user: User) -> bool:
-    return Membership.objects.filter(user=user, role=Role.TUTOR).exists()
+# -- The classroom's measured time, for the completion forms and the review flag --------------
 
 
-def tutoring_currencies(user: User) -> list[str]:
-    """The currencies of the organizations where the user tutors (for a zero balance)."""
-    return sorted(
-        set(
-            Organization.objects.filter(
-                memberships__user=user, memberships__role=Role.TUTOR
-            ).values_list("currency", flat=True)
+def measured_label(seconds: float) -> str:
+    """Whole minutes as the pages write durations ('38 min', '1 h 5 min'); under half a
+    minute is 'less than a minute' rather than '0 min'."""
+    minutes = round(seconds / 60)
+    return duration_label(minutes) if minutes else "less than a minute"
+
+
+@dataclass(frozen=True)
+class TimeSuggestion:
+    measured_seconds: float
+    minutes: int
+
+    @property
+    def hint(self) -> str:
+        """'Measured in the classroom: 38 min together — suggested 40 min.'"""
+        return (
+            f"Measured in the classroom: {measured_label(self.measured_seconds)} together — "
+            f"suggested {duration_label(self.minutes)}."
         )
+
+
+def time_suggestion(session: Session) -> TimeSuggestion | None:
+    """Rule 6: for an online session, the time the tutor and a student were in the call
+    together, rounded up to the next listed duration (capped at 90); None if nothing was
+    measured."""
+    if not session.is_online:
+        return None
+    seconds = call_presence().measured_seconds(session.pk)
+    if not seconds or seconds <= 0:
+        return None
+    return TimeSuggestion(measured_seconds=seconds, minutes=round_up_to_choice(seconds / 60))
+
+
+def overlog_flag(completion: Completion | None) -> str:
+    """What the org admin reads when the logged time exceeds the measured time by more than
+    the tolerance."""
+    if completion is None or not completion.overlogged or completion.measured_seconds is None:
+        return ""
+    return (
+        f"Flagged for review: {duration_label(completion.minutes)} logged, "
+        f"{measured_label(completion.measured_seconds)} measured in the classroom."
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studyhall.tutoring import views
+from studyhall.tutoring import booking_views, views
 
 app_name = "tutoring"
 urlpatterns = [
@@ -15,4 +15,13 @@ urlpatterns = [
         views.remove_participant,
         name="remove_participant",
     ),
+    # Booking: find a tutor and request, invite, the allowance box, and new times.
+    path("book/", booking_views.book, name="book"),
+    path("book/request/", booking_views.request_session, name="book_request"),
+    path("book/invite/", booking_views.invite, name="book_invite"),
+    path("book/allowance/", booking_views.allowance, name="book_allowance"),
+    path("<int:pk>/propose/", booking_views.propose, name="propose"),
+    path("<int:pk>/proposal/accept/", booking_views.accept_proposal, name="accept_proposal"),
+    path("<int:pk>/proposal/decline/", booking_views.decline_proposal, name="decline_proposal"),
+    path("<int:pk>/nobody-came/", booking_views.nobody_came, name="nobody_came"),
 ]

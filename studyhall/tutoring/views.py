@@ -87,7 +87,6 @@ def sessions(request: HtmxRequest) -> HttpResponse:
         {
             "tab": selectors.sessions_tab(viewer, now=now),
             "now": now,
-            "is_tutor": selectors.is_tutor_anywhere(viewer),
         },
     )
 
@@ -124,10 +123,18 @@ def _detail_context(viewer: User, session: Session) -> dict[str, Any]:
     blocker = None
     if may_log:
         blocker = selectors.completion_blocker(session, viewer, now=now)
+    completion = getattr(session, "completion", None)
+    show_earnings = is_tutor or is_agent or is_admin
     return {
         "session": session,
         "participants": participants,
-        "completion": getattr(session, "completion", None),
+        "completion": completion,
+        # Corrections never edit the completion; each one is shown after it, oldest first.
+        "corrections": (
+            list(session.corrections.select_related("created_by").order_by("created_at", "id"))
+            if completion
+            else []
+        ),
         "is_tutor": is_tutor,
         "is_agent": is_agent,
         "can_accept": (is_tutor and status == Status.REQUESTED) or (answering and not ended),
@@ -141,7 +148,9 @@ def _detail_context(viewer: User, session: Session) -> dict[str, Any]:
         "blocker": blocker,
         "deadline": selectors.deadline_of(session),
         "now": now,
-        "show_earnings": is_tutor or is_agent or is_admin,
+        "show_earnings": show_earnings,
+        # The org admin, Support and the tutor see when the logged time exceeds the measured.
+        "overlog_flag": selectors.overlog_flag(completion) if show_earnings else "",
     }
 
 
@@ -179,8 +188,10 @@ def accept(request: HtmxRequest, pk: int) -> HttpResponse:
 @require_POST
 @_refusals_as_pages
 def decline(request: HtmxRequest, pk: int) -> HttpResponse:
+    message = request.POST.get("message", "")
+
     def run(viewer: User) -> str:
-        session = scheduling.decline_session(session_id=pk, actor=viewer)
+        session = scheduling.decline_session(session_id=pk, actor=viewer, message=message)
         if session.tutor_id == viewer.pk:
             return "You declined the request."
         return "You declined the invitation."
@@ -233,8 +244,21 @@ def complete(request: HtmxRequest, pk: int) -> HttpResponse:
         messages.info(request, "This session is already completed; here is what was logged.")
         return redirect("tutoring:detail", pk=pk)
     blocker = selectors.completion_blocker(session, viewer)
-    form = CompletionForm(initial={"idempotency_key": uuid.uuid4().hex}, on_behalf=on_behalf)
-    return _render_form(request, session, form, blocker=blocker)
+    suggestion = selectors.time_suggestion(session)
+    form = CompletionForm(
+        initial={
+            "idempotency_key": uuid.uuid4().hex,
+            "minutes": suggestion.minutes if suggestion else "",
+        },
+        on_behalf=on_behalf,
+    )
+    return _render_form(
+        request,
+        session,
+        form,
+        blocker=blocker,
+        measured_hint=suggestion.hint if suggestion else "",
+    )
 
 
 def _submit_completion(
@@ -296,7 +320,14 @@ def _refused(
     for field, hint in marks:
         if field in form.fields:
             form.add_error(field, hint)
-    return _render_form(request, session, form, error=exc.message, status=exc.http_status)
+    return _render_form(
+        request,
+        session,
+        form,
+        error=exc.message,
+        measured_hint=suggestion.hint if (suggestion := selectors.time_suggestion(session)) else "",
+        status=exc.http_status,
+    )
 
 
 def _to_details(request: HtmxRequest, session: Session) -> HttpResponse:
@@ -311,6 +342,7 @@ def _render_form(
     *,
     error: str = "",
     blocker: DomainError | None = None,
+    measured_hint: str = "",
     status: int = 200,
 ) -> HttpResponse:
     minimum = session.organization.min_recap_chars
@@ -323,6 +355,7 @@ def _render_form(
         "min_chars": minimum,
         "count_text": recap_count_text(counted, minimum),
         "count_met": counted >= minimum,
+        "measured_hint": measured_hint,
     }
     template = "tutoring/complete.html"
     if request.htmx and request.method == "POST":

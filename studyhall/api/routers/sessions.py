@@ -4,6 +4,7 @@ Each handler parses, calls one service or selector, and renders; access rules li
 `tutoring.access` and the services (outsiders get 404, members who may not act 403).
 """
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
@@ -14,21 +15,36 @@ from studyhall.accounts.models import User
 from studyhall.api.auth import actor_of
 from studyhall.api.schemas import (
     MAX_OFFSET,
+    AllowanceOut,
+    BookingOptionsOut,
     CancelIn,
     CompleteIn,
     DeclineIn,
+    InviteIn,
     ProblemOut,
+    ProposeTimeIn,
+    RequestIn,
     SessionIn,
     SessionOut,
     SessionPage,
     may_see_earnings,
     session_out,
+    user_out,
 )
-from studyhall.core.errors import InvalidInput
-from studyhall.tutoring import selectors
+from studyhall.core.errors import InvalidInput, NotFound
+from studyhall.orgs.models import Course
+from studyhall.orgs.selectors import is_member
+from studyhall.tutoring import booking_selectors, selectors
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import Status
 from studyhall.tutoring.services.completion import complete_session
+from studyhall.tutoring.services.limits import allowance
+from studyhall.tutoring.services.missed import report_nobody_came
+from studyhall.tutoring.services.rescheduling import (
+    accept_proposal,
+    decline_proposal,
+    propose_time,
+)
 from studyhall.tutoring.services.scheduling import (
     accept_session,
     cancel_session,
@@ -48,7 +64,10 @@ def _render(session_id: int, viewer: User) -> dict[str, Any]:
     admin_orgs = (
         frozenset() if viewer.is_support_agent else selectors.admin_organization_ids(viewer)
     )
-    return session_out(session, show_earnings=may_see_earnings(viewer, session, admin_orgs))
+    proposal = booking_selectors.open_proposals([session.pk]).get(session.pk)
+    return session_out(
+        session, show_earnings=may_see_earnings(viewer, session, admin_orgs), proposal=proposal
+    )
 
 
 @router.get("", response={200: SessionPage, **ERRORS})
@@ -68,9 +87,14 @@ def list_sessions(
         )
     sessions = selectors.session_page(actor, status=status or None, limit=limit + 1, offset=offset)
     admin_orgs = frozenset() if actor.is_support_agent else selectors.admin_organization_ids(actor)
+    proposals = booking_selectors.open_proposals(s.pk for s in sessions[:limit])
     return {
         "sessions": [
-            session_out(s, show_earnings=may_see_earnings(actor, s, admin_orgs))
+            session_out(
+                s,
+                show_earnings=may_see_earnings(actor, s, admin_orgs),
+                proposal=proposals.get(s.pk),
+            )
             for s in sessions[:limit]
         ],
         "limit": limit,
@@ -96,6 +120,122 @@ def create(request: HttpRequest, payload: SessionIn) -> Reply[dict[str, Any]]:
         tutor_id=payload.tutor_id,
     )
     return Reply(201, _render(session.pk, actor))
+
+
+@router.post("/request", response={201: SessionOut, **ERRORS})
+def request_session(request: HttpRequest, payload: RequestIn) -> Reply[dict[str, Any]]:
+    """A student requests a tutor approved for a course they take. The session is
+    `requested` ("Awaiting tutor") until the tutor accepts, declines or proposes another time.
+
+    The booking limits are checked (422 `limit_exceeded`, with `limit` — `session_length`,
+    `pair_daily`, `student_course_weekly` or `tutor_weekly` — and `remaining_minutes`).
+    """
+    actor = actor_of(request)
+    session = create_session(
+        actor=actor,
+        organization_id=payload.organization_id,
+        course_id=payload.course_id,
+        tutor_id=payload.tutor_id,
+        mode=payload.mode,
+        location=payload.location,
+        scheduled_start=payload.scheduled_start,
+        planned_minutes=payload.planned_minutes,
+        notes=payload.notes,
+    )
+    return Reply(201, _render(session.pk, actor))
+
+
+@router.post("/invite", response={201: SessionOut, **ERRORS})
+def invite(request: HttpRequest, payload: InviteIn) -> Reply[dict[str, Any]]:
+    """A tutor invites students of a course they are approved for. The session is `invited`
+    ("Awaiting student") until every student has answered. Limits as for a request."""
+    actor = actor_of(request)
+    if not payload.student_ids:
+        raise InvalidInput("Invite at least one student.", code="no_participants")
+    session = create_session(
+        actor=actor,
+        organization_id=payload.organization_id,
+        course_id=payload.course_id,
+        student_ids=payload.student_ids,
+        mode=payload.mode,
+        location=payload.location,
+        scheduled_start=payload.scheduled_start,
+        planned_minutes=payload.planned_minutes,
+        notes=payload.notes,
+    )
+    return Reply(201, _render(session.pk, actor))
+
+
+@router.get("/booking/options", response={200: BookingOptionsOut, **ERRORS})
+def booking_options(request: HttpRequest) -> dict[str, Any]:
+    """The courses you take with the tutors you can request, and the courses you tutor with
+    the students you can invite."""
+    actor = actor_of(request)
+    options = booking_selectors.booking_options(actor)
+
+    def rows(choices: list[booking_selectors.CourseChoice]) -> list[dict[str, Any]]:
+        return [
+            {
+                "course": {"id": c.course.pk, "code": c.course.code, "title": c.course.title},
+                "organization": {
+                    "id": c.course.organization.pk,
+                    "name": c.course.organization.name,
+                },
+                "people": [user_out(u) for u in c.people],
+            }
+            for c in choices
+        ]
+
+    return {"taking": rows(options.taking), "tutoring": rows(options.tutoring)}
+
+
+@router.get("/booking/allowance", response={200: AllowanceOut, **ERRORS})
+def booking_allowance(
+    request: HttpRequest,
+    course_id: Annotated[int, Query(ge=1)],
+    tutor_id: Annotated[int, Query(ge=1)],
+    start: Annotated[datetime, Query(description="ISO 8601 with a time zone offset.")],
+    student_ids: Annotated[list[int] | None, Query(description="Default: yourself.")] = None,
+) -> dict[str, Any]:
+    """What the tutor and the students have left in the week and day of `start`, before
+    booking. Members of the course's organization only."""
+    actor = actor_of(request)
+    course = Course.objects.select_related("organization").filter(pk=course_id).first()
+    if course is None or not is_member(actor, course.organization_id):
+        raise NotFound("There is no such course.")
+    if start.tzinfo is None:
+        raise InvalidInput("Give the start with its time zone.", code="invalid_start")
+    members = User.objects.filter(
+        memberships__organization_id=course.organization_id,
+        pk__in=[tutor_id, *(student_ids or [actor.pk])],
+    ).distinct()
+    people = {u.pk: u for u in members}
+    if tutor_id not in people or any(i not in people for i in student_ids or [actor.pk]):
+        raise InvalidInput("Everyone must be a member of the course's organization.")
+    left = allowance(
+        organization=course.organization,
+        course=course,
+        tutor=people[tutor_id],
+        students=[people[i] for i in (student_ids or [actor.pk])],
+        start=start,
+    )
+    return {
+        "week_start": left.week.first_day.isoformat(),
+        "day": left.day.first_day.isoformat(),
+        "max_session_minutes": left.max_session_minutes,
+        "pair_sessions_per_day": left.pair_sessions_per_day,
+        "student_weekly_minutes_per_course": left.student_weekly_minutes,
+        "tutor_weekly_minutes": left.tutor_weekly_minutes,
+        "tutor_minutes_left": left.tutor_minutes_left,
+        "students": [
+            {
+                "user": user_out(s.student),
+                "course_minutes_left": s.course_minutes_left,
+                "sessions_with_tutor_that_day": s.sessions_with_tutor_that_day,
+            }
+            for s in left.students
+        ],
+    }
 
 
 @router.get("/{int:session_id}", response={200: SessionOut, **ERRORS})
@@ -132,6 +272,52 @@ def cancel(
     actor = actor_of(request)
     reason = (payload.reason if payload is not None else None) or ""
     session = cancel_session(session_id=session_id, actor=actor, reason=reason)
+    return _render(session.pk, actor)
+
+
+@router.post("/{int:session_id}/propose-time", response={200: SessionOut, **ERRORS})
+def propose(request: HttpRequest, session_id: int, payload: ProposeTimeIn) -> dict[str, Any]:
+    """Propose a new time (and optionally a new length). The tutor's proposal is answered by
+    each student on the session (status `invited`, "Awaiting student"); a student's — only in
+    a one-to-one session — by the tutor (`requested`, "Awaiting tutor"). The session keeps its
+    agreed time until then; see `proposal`. A newer proposal replaces an open one. Limits are
+    checked at the new time (422 `limit_exceeded`)."""
+    actor = actor_of(request)
+    proposal = propose_time(
+        session_id=session_id,
+        actor=actor,
+        scheduled_start=payload.scheduled_start,
+        planned_minutes=payload.planned_minutes,
+        message=payload.message or "",
+    )
+    return _render(proposal.session_id, actor)
+
+
+@router.post("/{int:session_id}/proposal/accept", response={200: SessionOut, **ERRORS})
+def accept_new_time(request: HttpRequest, session_id: int) -> dict[str, Any]:
+    """Accept the proposed new time; the session moves once everyone who must has accepted.
+    409 `no_proposal` when nothing waits for an answer."""
+    actor = actor_of(request)
+    session = accept_proposal(session_id=session_id, actor=actor)
+    return _render(session.pk, actor)
+
+
+@router.post("/{int:session_id}/proposal/decline", response={200: SessionOut, **ERRORS})
+def decline_new_time(
+    request: HttpRequest, session_id: int, payload: DeclineIn | None = None
+) -> dict[str, Any]:
+    """Keep the agreed time: the session returns to how it was before the proposal."""
+    actor = actor_of(request)
+    message = (payload.message if payload is not None else None) or ""
+    session = decline_proposal(session_id=session_id, actor=actor, message=message)
+    return _render(session.pk, actor)
+
+
+@router.post("/{int:session_id}/nobody-came", response={200: SessionOut, **ERRORS})
+def nobody_came(request: HttpRequest, session_id: int) -> dict[str, Any]:
+    """The tutor reports that no student came: the session becomes `missed` (not paid)."""
+    actor = actor_of(request)
+    session = report_nobody_came(session_id=session_id, actor=actor)
     return _render(session.pk, actor)
 
 

@@ -148,6 +148,10 @@ def test_the_balance_and_transactions_show_the_earning(
                 "description": transfer.description,
                 "created_at": history.json()["transactions"][0]["created_at"],
                 "session_id": session.pk,
+                "minutes": 55,
+                "hourly_rate_cents": 1500,
+                "computation": "55 min × $15.00/h = $13.75",
+                "payout": None,
             }
         ],
         "limit": 50,

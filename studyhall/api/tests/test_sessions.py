@@ -84,6 +84,7 @@ def test_the_list_shows_the_callers_sessions_newest_first(cast: Cast, api_as: Ap
         "logged_minutes": None,
         "earnings": None,
         "recap": None,
+        "proposal": None,
     }
 
 
@@ -180,8 +181,9 @@ def test_the_list_costs_the_same_queries_however_many_sessions(
     api.get("/sessions")  # the token's first use records last_used_at; not counted below
 
     # The token and its user, the caller's admin organizations, the sessions with course,
-    # organization, tutor, completion and earning, and their participants with users.
-    with django_assert_num_queries(4):
+    # organization, tutor, completion and earning, their participants with users, and the
+    # new times waiting for an answer.
+    with django_assert_num_queries(5):
         response = api.get("/sessions")
 
     assert len(response.json()["sessions"]) == count + 1

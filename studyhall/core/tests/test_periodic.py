@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -20,7 +21,7 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _jobs(settings) -> None:  # type: ignore[no-untyped-def]
+def _jobs(settings: Any) -> None:
     settings.STUDYHALL_PERIODIC_TASKS = JOBS
     CALLS.clear()
 

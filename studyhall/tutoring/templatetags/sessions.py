@@ -9,7 +9,7 @@ from datetime import datetime
 from django import template
 
 from studyhall.accounts.models import User
-from studyhall.core.money import Money, format_cents
+from studyhall.core.money import format_cents
 from studyhall.tutoring import selectors
 from studyhall.tutoring.models import ParticipantState, Session, Status
 from studyhall.tutoring.rules import describe_span, duration_label
@@ -75,14 +75,6 @@ def money(cents: int, currency: str) -> str:
 @register.filter
 def duration(minutes: int) -> str:
     return duration_label(minutes)
-
-
-@register.simple_tag
-def balances_to_show(user: User, header_balances: object) -> list[Money]:
-    """The header balance: the tutor's balances, or zero for a tutor who has not earned yet."""
-    if isinstance(header_balances, list) and header_balances:
-        return header_balances
-    return [Money(0, currency) for currency in selectors.tutoring_currencies(user)]
 
 
 @register.simple_tag

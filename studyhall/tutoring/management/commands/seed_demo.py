@@ -16,7 +16,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from studyhall.accounts.models import User
-from studyhall.orgs.models import Course, Membership, Organization, Role
+from studyhall.ledger.demo import seed_demo_payouts
+from studyhall.orgs.models import Course, Enrollment, Membership, Organization, Role, TutorCourse
 from studyhall.tutoring.models import Mode, Session
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.tutoring.services.scheduling import (
@@ -117,7 +118,26 @@ class Command(BaseCommand):
             ]
             for code, title in COURSES
         ]
+        self.seed_courses(courses, people)
+        # The demo packs a week of session states into a few days, more than the one session
+        # a day a tutor and a student may book, so the daily limit is lifted while it books.
+        daily = org.pair_sessions_per_day
+        org.pair_sessions_per_day = 24
+        org.save(update_fields=["pair_sessions_per_day"])
         self.seed_sessions(org, courses, people)
+        org.pair_sessions_per_day = daily
+        org.save(update_fields=["pair_sessions_per_day"])
+        # Payroll (works offline), and last week's earning already in a scheduled payout.
+        seed_demo_payouts(organization=org, tutor=people["tutor"])
+
+    def seed_courses(self, courses: list[Course], people: dict[str, User]) -> None:
+        """Jordan tutors all three courses; Maya takes all three, Sam chemistry and calculus."""
+        chem, calc, _cs = courses
+        for course in courses:
+            TutorCourse.objects.get_or_create(course=course, tutor=people["tutor"])
+        for student, taken in ((people["student"], courses), (people["student2"], [chem, calc])):
+            for course in taken:
+                Enrollment.objects.get_or_create(course=course, student=student)
 
     def seed_sessions(
         self, org: Organization, courses: list[Course], people: dict[str, User]
@@ -164,6 +184,8 @@ class Command(BaseCommand):
         book(now - timedelta(hours=2), 60, chem, [maya], notes="Limiting reagents")
         # Ready to complete: online, ended an hour ago.
         book(now - timedelta(hours=2), 60, cs, [maya], mode=Mode.ONLINE, notes="Loops and lists")
+        # Online and under way: began ten minutes ago, so its classroom is open to join now.
+        book(now - timedelta(minutes=10), 45, calc, [maya], mode=Mode.ONLINE, notes="Related rates")
         # Group session that ended an hour ago; Sam never answered, which blocks completion
         # until the tutor removes him.
         book(
