@@ -4,10 +4,8 @@ one, and report that nobody came. Views parse input, call one service, and rende
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -31,16 +29,11 @@ from studyhall.tutoring.booking_forms import (
 )
 from studyhall.tutoring.limits import day_label, spoken_minutes, week_phrase
 from studyhall.tutoring.models import ParticipantState, Status
+from studyhall.tutoring.page_helpers import act_on_session, refusals_as_pages, viewer_of
 from studyhall.tutoring.services import limits, missed, rescheduling, scheduling
 
 DEFAULT_HOUR = time(15, 0)
 ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
-
-
-def _viewer(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required ran first
-    return user
 
 
 def _int(value: object) -> int | None:
@@ -163,7 +156,7 @@ def _typed(form: WhenForm, viewer: User) -> tuple[datetime | None, int | None]:
 @require_GET
 def book(request: HttpRequest) -> HttpResponse:
     """The courses you take with their tutors (request one), and those you tutor (invite)."""
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     options = booking_selectors.booking_options(viewer)
     chosen = _int(request.GET.get("course"))
     taking = [c for c in options.taking if chosen is None or c.course.pk == chosen]
@@ -185,7 +178,7 @@ def _course_and_tutor(viewer: User, course_id: object, tutor_id: object) -> tupl
 
 @login_required
 def request_session(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     source = request.POST if request.method == "POST" else request.GET
     course, tutor = _course_and_tutor(viewer, source.get("course"), source.get("tutor"))
     organization = course.organization
@@ -247,7 +240,7 @@ def _tutored_course(viewer: User, course_id: object) -> booking_selectors.Course
 
 @login_required
 def invite(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     source = request.POST if request.method == "POST" else request.GET
     choice = _tutored_course(viewer, source.get("course"))
     course = choice.course
@@ -307,7 +300,7 @@ def invite(request: HttpRequest) -> HttpResponse:
 @require_GET
 def allowance(request: HttpRequest) -> HttpResponse:
     """The allowance box of the booking forms, for the values typed so far (htmx)."""
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     data = request.GET
     minutes = _int(data.get("minutes"))
     start = _start_from(data, viewer.zone)
@@ -345,28 +338,10 @@ def allowance(request: HttpRequest) -> HttpResponse:
 # -- A new time --------------------------------------------------------------------------------
 
 
-def _refusals_as_pages(
-    view: Callable[[HttpRequest, int], HttpResponse],
-) -> Callable[[HttpRequest, int], HttpResponse]:
-    """Outside the session's organization it does not exist (404); inside it, a refusal gets
-    a page that says why (403)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, pk: int) -> HttpResponse:
-        try:
-            return view(request, pk)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except Forbidden as exc:
-            return render(request, "tutoring/forbidden.html", {"message": exc.message}, status=403)
-
-    return wrapper
-
-
 @login_required
-@_refusals_as_pages
+@refusals_as_pages
 def propose(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     session = access_session(viewer, pk)
     zone, longest = viewer.zone, session.organization.max_session_minutes
     error = ""
@@ -427,23 +402,9 @@ def propose(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "tutoring/booking/propose.html", context, status=status)
 
 
-def _act(request: HttpRequest, pk: int, action: Callable[[User], str]) -> HttpResponse:
-    """Run one service call, say how it went, and go back to the session."""
-    viewer = _viewer(request)
-    try:
-        done = action(viewer)
-    except (NotFound, Forbidden):
-        raise
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return redirect("tutoring:detail", pk=pk)
-
-
 @login_required
 @require_POST
-@_refusals_as_pages
+@refusals_as_pages
 def accept_proposal(request: HttpRequest, pk: int) -> HttpResponse:
     def run(viewer: User) -> str:
         session = rescheduling.accept_proposal(session_id=pk, actor=viewer)
@@ -451,12 +412,12 @@ def accept_proposal(request: HttpRequest, pk: int) -> HttpResponse:
             return "You accepted the new time; the session is scheduled."
         return "You accepted the new time. The session moves once everyone has."
 
-    return _act(request, pk, run)
+    return act_on_session(request, pk, run)
 
 
 @login_required
 @require_POST
-@_refusals_as_pages
+@refusals_as_pages
 def decline_proposal(request: HttpRequest, pk: int) -> HttpResponse:
     message = request.POST.get("message", "")
 
@@ -464,15 +425,15 @@ def decline_proposal(request: HttpRequest, pk: int) -> HttpResponse:
         rescheduling.decline_proposal(session_id=pk, actor=viewer, message=message)
         return "You declined the new time; the session keeps its agreed time."
 
-    return _act(request, pk, run)
+    return act_on_session(request, pk, run)
 
 
 @login_required
 @require_POST
-@_refusals_as_pages
+@refusals_as_pages
 def nobody_came(request: HttpRequest, pk: int) -> HttpResponse:
     def run(viewer: User) -> str:
         missed.report_nobody_came(session_id=pk, actor=viewer)
         return "The session is marked as missed: nobody came."
 
-    return _act(request, pk, run)
+    return act_on_session(request, pk, run)

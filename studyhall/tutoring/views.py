@@ -4,19 +4,16 @@ Session form. Views parse input, call one service, and render; the rules live in
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, Concatenate, ParamSpec
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from studyhall.accounts.models import User
 from studyhall.core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -25,19 +22,15 @@ from studyhall.tutoring import lifecycle, selectors
 from studyhall.tutoring.access import access_session, is_org_admin
 from studyhall.tutoring.forms import RECAP_FIELDS, CompletionForm, recap_count_text
 from studyhall.tutoring.models import Participant, ParticipantState, Session, Status
+from studyhall.tutoring.page_helpers import (
+    HtmxRequest,
+    act_on_session,
+    refusals_as_pages,
+    viewer_of,
+)
 from studyhall.tutoring.rules import recap_length
 from studyhall.tutoring.services import scheduling
 from studyhall.tutoring.services.completion import complete_session
-
-
-class HtmxRequest(HttpRequest):
-    """What reaches these views: HtmxMiddleware has run."""
-
-    htmx: HtmxDetails
-
-
-P = ParamSpec("P")
-SessionView = Callable[Concatenate[HtmxRequest, int, P], HttpResponse]
 
 ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 # Refusals that point at one field of the completion form, and what to say next to it.
@@ -45,28 +38,6 @@ FIELD_OF_ERROR = {
     "invalid_duration": ("minutes", "Choose one of the listed times."),
     "reason_required": ("on_behalf_reason", "Say why you are logging it for the tutor."),
 }
-
-
-def _refusals_as_pages(view: SessionView[P]) -> SessionView[P]:
-    """Outside the session's organization it does not exist (404); inside it, a refusal gets
-    a page that says why (403)."""
-
-    @wraps(view)
-    def wrapper(request: HtmxRequest, pk: int, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-        try:
-            return view(request, pk, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except Forbidden as exc:
-            return render(request, "tutoring/forbidden.html", {"message": exc.message}, status=403)
-
-    return wrapper
-
-
-def _viewer(request: HtmxRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required ran first
-    return user
 
 
 def _session(viewer: User, pk: int) -> Session:
@@ -79,7 +50,7 @@ def _session(viewer: User, pk: int) -> Session:
 
 @login_required
 def sessions(request: HtmxRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     now = timezone.now()
     return render(
         request,
@@ -95,9 +66,9 @@ def sessions(request: HtmxRequest) -> HttpResponse:
 
 
 @login_required
-@_refusals_as_pages
+@refusals_as_pages
 def detail(request: HtmxRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     session = _session(viewer, pk)
     context = _detail_context(viewer, session)
     if request.htmx and request.GET.get("part") == "complete-panel":
@@ -157,23 +128,9 @@ def _detail_context(viewer: User, session: Session) -> dict[str, Any]:
 # -- Actions: accept, decline, cancel, remove ----------------------------------------------
 
 
-def _act(request: HtmxRequest, pk: int, action: Callable[[User], str]) -> HttpResponse:
-    """Run one service call, say how it went, and go back to the session (post/redirect/get)."""
-    viewer = _viewer(request)
-    try:
-        done = action(viewer)
-    except (NotFound, Forbidden):
-        raise
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return redirect("tutoring:detail", pk=pk)
-
-
 @login_required
 @require_POST
-@_refusals_as_pages
+@refusals_as_pages
 def accept(request: HtmxRequest, pk: int) -> HttpResponse:
     def run(viewer: User) -> str:
         session = scheduling.accept_session(session_id=pk, actor=viewer)
@@ -181,12 +138,12 @@ def accept(request: HtmxRequest, pk: int) -> HttpResponse:
             return "You accepted the request; the session is scheduled."
         return "You accepted the invitation."
 
-    return _act(request, pk, run)
+    return act_on_session(request, pk, run)
 
 
 @login_required
 @require_POST
-@_refusals_as_pages
+@refusals_as_pages
 def decline(request: HtmxRequest, pk: int) -> HttpResponse:
     message = request.POST.get("message", "")
 
@@ -196,12 +153,12 @@ def decline(request: HtmxRequest, pk: int) -> HttpResponse:
             return "You declined the request."
         return "You declined the invitation."
 
-    return _act(request, pk, run)
+    return act_on_session(request, pk, run)
 
 
 @login_required
 @require_POST
-@_refusals_as_pages
+@refusals_as_pages
 def cancel(request: HtmxRequest, pk: int) -> HttpResponse:
     reason = request.POST.get("reason", "")
 
@@ -211,28 +168,28 @@ def cancel(request: HtmxRequest, pk: int) -> HttpResponse:
             return "The session is canceled; everyone on it has been told why."
         return "You left the session; the others have been told."
 
-    return _act(request, pk, run)
+    return act_on_session(request, pk, run)
 
 
 @login_required
 @require_POST
-@_refusals_as_pages
+@refusals_as_pages
 def remove_participant(request: HtmxRequest, pk: int, user_id: int) -> HttpResponse:
     def run(viewer: User) -> str:
         scheduling.remove_participant(session_id=pk, actor=viewer, user_id=user_id)
         removed = User.objects.filter(pk=user_id).first()
         return f"{removed.display_name if removed else 'The student'} was removed from the session."
 
-    return _act(request, pk, run)
+    return act_on_session(request, pk, run)
 
 
 # -- Complete Session ----------------------------------------------------------------------
 
 
 @login_required
-@_refusals_as_pages
+@refusals_as_pages
 def complete(request: HtmxRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     session = _session(viewer, pk)
     on_behalf = session.tutor_id != viewer.pk
     if on_behalf and not viewer.is_support_agent:

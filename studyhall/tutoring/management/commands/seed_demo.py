@@ -4,6 +4,7 @@ demo alone (so `make run` can call it every time) and just prints the sign-ins."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -82,7 +83,8 @@ class Command(BaseCommand):
         self.print_sign_ins()
 
     def print_sign_ins(self) -> None:
-        self.stdout.write("\nSign in at http://127.0.0.1:<port>/ with any of these:")
+        port = os.environ.get("PORT", "8000")
+        self.stdout.write(f"\nSign in at http://127.0.0.1:{port}/ with any of these:")
         for email, name, roles, agent in PEOPLE:
             what = "support agent" if agent else " + ".join(r.label.lower() for r in roles)
             self.stdout.write(f"  {email:<22} {DEMO_PASSWORD}   ({name}, {what})")
