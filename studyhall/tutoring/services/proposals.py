@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from studyhall.accounts.models import User
+from studyhall.core import audit
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.models import (
     Participant,
@@ -22,6 +23,7 @@ from studyhall.tutoring.models import (
     Status,
     TimeProposal,
 )
+from studyhall.tutoring.services.notify import after_commit_session_event
 
 ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 
@@ -91,7 +93,8 @@ def restore(
 
 
 def apply(session: Session, proposal: TimeProposal, *, actor: User | None) -> None:
-    """Everyone who must has accepted: the session moves to the new time and is Scheduled."""
+    """Everyone who must has accepted: the session moves to the new time and is Scheduled,
+    with an audit entry and word to everyone on it."""
     session.scheduled_start = proposal.scheduled_start
     session.planned_minutes = proposal.planned_minutes
     lifecycle.move(session, Status.SCHEDULED)
@@ -99,6 +102,22 @@ def apply(session: Session, proposal: TimeProposal, *, actor: User | None) -> No
         update_fields=["scheduled_start", "planned_minutes", "status", "ended_at", "updated_at"]
     )
     _close(proposal, state=ProposalState.ACCEPTED, actor=actor)
+    audit.record(
+        actor=actor,
+        action="session.rescheduled",
+        organization_id=session.organization_id,
+        session_id=session.pk,
+        proposal_id=proposal.pk,
+        scheduled_start=proposal.scheduled_start.isoformat(),
+        planned_minutes=proposal.planned_minutes,
+        previous_start=proposal.previous_start.isoformat(),
+        previous_minutes=proposal.previous_minutes,
+    )
+    after_commit_session_event(
+        session_id=session.pk,
+        event="reschedule_accepted",
+        actor_id=actor.pk if actor is not None else None,
+    )
 
 
 def close(session: Session) -> None:

@@ -192,20 +192,6 @@ def accept_proposal(*, session_id: int, actor: User) -> Session:
                 proposal_id=proposal.pk,
             )
             proposals.apply(session, proposal, actor=actor)
-            audit.record(
-                actor=actor,
-                action="session.rescheduled",
-                organization_id=session.organization_id,
-                session_id=session.pk,
-                proposal_id=proposal.pk,
-                scheduled_start=proposal.scheduled_start.isoformat(),
-                planned_minutes=proposal.planned_minutes,
-                previous_start=proposal.previous_start.isoformat(),
-                previous_minutes=proposal.previous_minutes,
-            )
-            after_commit_session_event(
-                session_id=session.pk, event="reschedule_accepted", actor_id=actor.pk
-            )
     return session
 
 

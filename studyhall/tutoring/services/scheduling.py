@@ -446,22 +446,6 @@ def _settle_status(session: Session, *, actor: User | None) -> None:
     proposal = proposals.open_proposal(session)
     if proposal is not None and proposal.by_tutor and target == Status.SCHEDULED:
         proposals.apply(session, proposal, actor=actor)
-        audit.record(
-            actor=actor,
-            action="session.rescheduled",
-            organization_id=session.organization_id,
-            session_id=session.pk,
-            proposal_id=proposal.pk,
-            scheduled_start=proposal.scheduled_start.isoformat(),
-            planned_minutes=proposal.planned_minutes,
-            previous_start=proposal.previous_start.isoformat(),
-            previous_minutes=proposal.previous_minutes,
-        )
-        after_commit_session_event(
-            session_id=session.pk,
-            event="reschedule_accepted",
-            actor_id=actor.pk if actor is not None else None,
-        )
         return
     if target != session.status:
         lifecycle.move(session, target)

@@ -62,6 +62,7 @@ def events() -> Iterator[list[str]]:
     with (
         mock.patch("studyhall.tutoring.services.rescheduling.after_commit_session_event", record),
         mock.patch("studyhall.tutoring.services.scheduling.after_commit_session_event", record),
+        mock.patch("studyhall.tutoring.services.proposals.after_commit_session_event", record),
     ):
         yield sent
 
