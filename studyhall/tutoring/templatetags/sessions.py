@@ -75,34 +75,3 @@ def money(cents: int, currency: str) -> str:
 @register.filter
 def duration(minutes: int) -> str:
     return duration_label(minutes)
-
-
-@register.simple_tag
-def event_sentence(session: Session, event: str, actor: User | None, recipient: User) -> str:
-    """The first line of a session email: who did what, from the recipient's side."""
-    who = actor.display_name if actor else "Someone"
-    course = session.course.code
-    by_tutor = actor is not None and actor.pk == session.tutor_id
-    if event == "invited":
-        return f"{who} invited you to a {course} tutoring session."
-    if event == "requested":
-        return f"{who} asked you to tutor a {course} session."
-    if event == "accepted":
-        if by_tutor:
-            return f"{who} accepted the request; the {course} session is scheduled."
-        return f"{who} accepted the {course} session."
-    if event == "declined":
-        if by_tutor:
-            return f"{who} declined the request for a {course} session."
-        return f"{who} will not take part in the {course} session."
-    if event == "canceled":
-        reason = f" Reason: {session.cancel_reason}" if session.cancel_reason else ""
-        return f"{who} canceled the {course} session.{reason}"
-    if event == "removed":
-        removed = session.participants.filter(
-            user=recipient, state=ParticipantState.REMOVED
-        ).exists()
-        if removed:
-            return f"{who} removed you from the {course} session."
-        return f"{who} removed a student from the {course} session."
-    return f"The {course} session changed."
