@@ -61,6 +61,11 @@ class CompleteIn(Input):
     reason: StrictStr | None = Field(
         None, description="Support agents only: why you log this session for the tutor."
     )
+    no_shows: list[StrictInt] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Accepted students who never came: taken off the session, sent no recap.",
+    )
 
     def recap_answers(self) -> dict[str, object]:
         return self.recap.model_dump() if self.recap is not None else {}

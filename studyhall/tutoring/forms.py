@@ -4,6 +4,7 @@ page and the API refuse with the same words."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -50,11 +51,30 @@ class CompletionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "required": True, "maxlength": REASON_MAX_CHARS}),
     )
 
-    def __init__(self, *args: Any, on_behalf: bool = False, **kwargs: Any) -> None:
+    no_shows = forms.TypedMultipleChoiceField(
+        label="Did not come",
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick anyone who said they would come and did not; they get no recap.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        on_behalf: bool = False,
+        accepted_students: Sequence[tuple[int, str]] = (),
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         if not on_behalf:
             del self.fields["on_behalf_reason"]
+        # Only worth asking in a group: a one-to-one session nobody came to is not logged.
+        if len(accepted_students) > 1:
+            self.fields["no_shows"].choices = list(accepted_students)  # type: ignore[attr-defined]
+        else:
+            del self.fields["no_shows"]
 
     def clean_minutes(self) -> int | str | None:
         """A whole number when it looks like one; anything else goes to the service as sent,

@@ -105,6 +105,8 @@ class Participant(models.Model):
     )
     state = models.CharField(max_length=16, choices=ParticipantState.choices)
     responded_at = models.DateTimeField(null=True, blank=True)
+    # Removed at completion because they said they would come and did not.
+    no_show = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -208,6 +208,7 @@ def complete(request: HtmxRequest, pk: int) -> HttpResponse:
             "minutes": suggestion.minutes if suggestion else "",
         },
         on_behalf=on_behalf,
+        accepted_students=_accepted_students(session),
     )
     return _render_form(
         request,
@@ -218,10 +219,20 @@ def complete(request: HtmxRequest, pk: int) -> HttpResponse:
     )
 
 
+def _accepted_students(session: Session) -> list[tuple[int, str]]:
+    return [
+        (p.user_id, p.user.display_name)
+        for p in session.participants.all()
+        if p.state == ParticipantState.ACCEPTED
+    ]
+
+
 def _submit_completion(
     request: HtmxRequest, viewer: User, session: Session, *, on_behalf: bool
 ) -> HttpResponse:
-    form = CompletionForm(request.POST, on_behalf=on_behalf)
+    form = CompletionForm(
+        request.POST, on_behalf=on_behalf, accepted_students=_accepted_students(session)
+    )
     if not form.is_valid():
         # Only Django's own checks (such as a NUL character) can fail here.
         return _render_form(
@@ -235,6 +246,7 @@ def _submit_completion(
             recap=form.recap(),
             idempotency_key=form.cleaned_data["idempotency_key"] or None,
             on_behalf_reason=form.cleaned_data.get("on_behalf_reason") if on_behalf else None,
+            no_show_user_ids=form.cleaned_data.get("no_shows") or (),
         )
     except (NotFound, Forbidden):
         raise

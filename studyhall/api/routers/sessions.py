@@ -353,6 +353,7 @@ def complete(
         recap=payload.recap_answers(),
         idempotency_key=idempotency_key,
         on_behalf_reason=payload.reason,
+        no_show_user_ids=payload.no_shows,
     )
     if result.replayed:
         response[REPLAYED_HEADER] = "true"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -18,7 +18,7 @@ from studyhall.orgs.selectors import hourly_rate_cents
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.eligibility import completion_refusal
-from studyhall.tutoring.models import Completion, Session, Status
+from studyhall.tutoring.models import Completion, Participant, ParticipantState, Session, Status
 from studyhall.tutoring.presence import call_presence
 from studyhall.tutoring.rules import (
     check_duration,
@@ -50,12 +50,15 @@ def complete_session(
     idempotency_key: str | None = None,
     on_behalf_reason: str | None = None,
     ending_call: bool = False,
+    no_show_user_ids: Collection[int] = (),
 ) -> CompletionResult:
     """Complete the session for its tutor and deposit the earnings, all or nothing.
 
     `on_behalf_reason` is how a support agent logs a session for the tutor (the grace period
     does not bind them). `ending_call` is "Log time & leave call": the tutor completes from
-    inside the online call, which then ends for everyone still in it.
+    inside the online call, which then ends for everyone still in it. `no_show_user_ids` are
+    accepted students who never came: they are taken off the session as part of the same
+    completion (and get no recap), so a refusal leaves them on it.
     """
     key = _clean_idempotency_key(idempotency_key)
     try:
@@ -68,6 +71,7 @@ def complete_session(
                 key=key,
                 on_behalf_reason=on_behalf_reason,
                 ending_call=ending_call,
+                no_show_user_ids=no_show_user_ids,
             )
     except IntegrityError:
         # A concurrent request won the race between our checks and our insert (possible only
@@ -91,6 +95,7 @@ def _complete(
     key: str | None,
     on_behalf_reason: str | None,
     ending_call: bool,
+    no_show_user_ids: Collection[int],
 ) -> CompletionResult:
     # Access first, so that someone who gets a 404 never holds the session's lock.
     access_session(actor, session_id)
@@ -110,6 +115,7 @@ def _complete(
 
     now = timezone.now()
     participants = list(session.participants.select_related("user"))
+    no_shows = _mark_no_shows(participants, no_show_user_ids)
     refusal = completion_refusal(
         session=session, participants=participants, actor=actor, now=now, ending_call=ending_call
     )
@@ -120,6 +126,9 @@ def _complete(
 
     measured = call_presence().measured_seconds(session.pk) if session.is_online else None
     overlogged = measured is not None and minutes * 60 > measured + OVERLOG_TOLERANCE_SECONDS
+
+    for participant in no_shows:
+        participant.save(update_fields=["state", "no_show", "responded_at"])
 
     organization = session.organization
     rate = hourly_rate_cents(organization=organization, tutor_id=session.tutor_id)
@@ -165,9 +174,33 @@ def _complete(
         ended_call=ending_call,
         measured_seconds=None if measured is None else int(measured),
         overlogged=overlogged,
+        no_show_user_ids=sorted(p.user_id for p in no_shows),
     )
     after_commit_send_recap(session_id=session.pk)
     return CompletionResult(completion, replayed=False)
+
+
+def _mark_no_shows(participants: list[Participant], user_ids: Collection[int]) -> list[Participant]:
+    """Take the named accepted students off the session in memory (saved only once the
+    completion passes every check)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return []
+    accepted = {p.user_id: p for p in participants if p.state == ParticipantState.ACCEPTED}
+    unknown = wanted - accepted.keys()
+    if unknown or not all(isinstance(uid, int) and not isinstance(uid, bool) for uid in wanted):
+        raise InvalidInput(
+            "Only students who accepted the session can be marked as not having come.",
+            code="invalid_no_show",
+            user_ids=sorted(uid for uid in unknown if isinstance(uid, int)),
+        )
+    now = timezone.now()
+    for uid in wanted:
+        participant = accepted[uid]
+        participant.state = ParticipantState.REMOVED
+        participant.no_show = True
+        participant.responded_at = now
+    return [accepted[uid] for uid in sorted(wanted)]
 
 
 def _clean_idempotency_key(key: str | None) -> str | None:
