@@ -7,12 +7,13 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from studyhall.accounts.models import User
+from studyhall.accounts.pages import forbidden_page
 from studyhall.calendars import ics, selectors, services
 from studyhall.core.errors import Forbidden, NotFound
 from studyhall.tutoring.access import access_session
@@ -61,7 +62,7 @@ def session_ics(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except Forbidden as exc:
-        return render(request, "tutoring/forbidden.html", {"message": exc.message}, status=403)
+        return forbidden_page(request, exc.message)
     body = ics.calendar_bytes(
         [session],
         viewer,

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from studyhall.accounts.models import User
+from studyhall.accounts.pages import viewer_of
 from studyhall.calls.broadcast import announce_call_ended
 from studyhall.calls.consumers import CHAT_MAX_CHARS
 from studyhall.calls.services import end_call, join_refusal
@@ -30,16 +30,10 @@ from studyhall.tutoring.rules import DURATION_OPTIONS, RECAP_ANSWER_MAX_CHARS, R
 from studyhall.tutoring.services.completion import complete_session
 
 
-def _viewer(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required ran first
-    return user
-
-
 @login_required
 @require_GET
 def classroom(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     try:
         session = access_session(viewer, pk)
     except NotFound as exc:
@@ -105,7 +99,7 @@ def suggestion(request: HttpRequest, pk: int) -> HttpResponse:
     the page loaded)."""
     if not request.user.is_authenticated:
         return _refusal("signed_out", "You have been signed out; sign in again.", 401)
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     try:
         session = access_session(viewer, pk)
         if session.tutor_id != viewer.pk:
@@ -130,7 +124,7 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
         return _refusal(
             "signed_out", "You have been signed out; sign in again, then log the session.", 401
         )
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     details_url = reverse("tutoring:detail", kwargs={"pk": pk})
     try:
         session = access_session(viewer, pk)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from studyhall.accounts.models import User
+from studyhall.accounts.pages import viewer_of
 from studyhall.core.errors import DomainError, Forbidden, NotFound
 from studyhall.ledger import exports, selectors
 from studyhall.ledger.connect import bank_account_link, refresh_connected_account
@@ -29,12 +30,6 @@ from studyhall.orgs.models import Organization, Role
 from studyhall.orgs.selectors import roles_of
 
 
-def _viewer(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required ran first
-    return user
-
-
 def _day(raw: str | None) -> date | None:
     try:
         return date.fromisoformat(raw) if raw else None
@@ -47,7 +42,7 @@ def _day(raw: str | None) -> date | None:
 
 @login_required
 def transactions(request: HttpRequest) -> HttpResponse:
-    user = _viewer(request)
+    user = viewer_of(request)
     zone = user.zone
     since, until = _day(request.GET.get("since")), _day(request.GET.get("until"))
     start, end = selectors.day_range(since, until, zone)
@@ -78,7 +73,7 @@ def transactions(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def payout_settings(request: HttpRequest) -> HttpResponse:
-    user = _viewer(request)
+    user = viewer_of(request)
     return render(
         request,
         "ledger/settings.html",
@@ -106,7 +101,7 @@ def stripe_refresh(request: HttpRequest) -> HttpResponse:
 def _to_stripe(request: HttpRequest) -> HttpResponse:
     try:
         url = bank_account_link(
-            actor=_viewer(request),
+            actor=viewer_of(request),
             refresh_url=request.build_absolute_uri(reverse("ledger:stripe_refresh")),
             return_url=request.build_absolute_uri(reverse("ledger:stripe_return")),
         )
@@ -119,7 +114,7 @@ def _to_stripe(request: HttpRequest) -> HttpResponse:
 @login_required
 def stripe_return(request: HttpRequest) -> HttpResponse:
     try:
-        account = refresh_connected_account(actor=_viewer(request))
+        account = refresh_connected_account(actor=viewer_of(request))
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("ledger:settings")
@@ -164,7 +159,7 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
 
 @login_required
 def admin_home(request: HttpRequest) -> HttpResponse:
-    organizations = selectors.admin_organizations(_viewer(request))
+    organizations = selectors.admin_organizations(viewer_of(request))
     if len(organizations) == 1:
         return redirect("ledger:admin_org", organizations[0].pk)
     if not organizations:
@@ -175,7 +170,7 @@ def admin_home(request: HttpRequest) -> HttpResponse:
 @login_required
 def admin_org(request: HttpRequest, org_id: int) -> HttpResponse:
     try:
-        organization = _admin_org(_viewer(request), org_id)
+        organization = _admin_org(viewer_of(request), org_id)
     except _Refused as exc:
         return _forbidden(request, exc.message)
     week = last_finished_week(timezone.now(), organization.zone)
@@ -198,7 +193,7 @@ def admin_org(request: HttpRequest, org_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def admin_run(request: HttpRequest, org_id: int) -> HttpResponse:
-    user = _viewer(request)
+    user = viewer_of(request)
     try:
         organization = _admin_org(user, org_id)
         week = last_finished_week(timezone.now(), organization.zone)
@@ -222,7 +217,7 @@ def admin_run(request: HttpRequest, org_id: int) -> HttpResponse:
 @login_required
 def admin_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
     try:
-        batch = _admin_batch(_viewer(request), batch_id)
+        batch = _admin_batch(viewer_of(request), batch_id)
     except _Refused as exc:
         return _forbidden(request, exc.message)
     lines = selectors.batch_lines(batch)
@@ -244,7 +239,7 @@ def admin_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
 @login_required
 def admin_batch_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
     try:
-        batch = _admin_batch(_viewer(request), batch_id)
+        batch = _admin_batch(viewer_of(request), batch_id)
     except _Refused as exc:
         return _forbidden(request, exc.message)
     response = HttpResponse(exports.payroll_csv(batch), content_type="text/csv; charset=utf-8")
@@ -255,7 +250,7 @@ def admin_batch_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def admin_batch_paid(request: HttpRequest, batch_id: int) -> HttpResponse:
-    user = _viewer(request)
+    user = viewer_of(request)
     try:
         batch = _admin_batch(user, batch_id)
         paid = mark_batch_paid(batch_id=batch.pk, actor=user)
@@ -271,7 +266,7 @@ def admin_batch_paid(request: HttpRequest, batch_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def admin_payout_fail(request: HttpRequest, payout_id: int) -> HttpResponse:
-    user = _viewer(request)
+    user = viewer_of(request)
     try:
         payout = fail_payout(
             payout_id=payout_id, actor=user, reason=str(request.POST.get("reason", ""))
@@ -292,7 +287,7 @@ def admin_payout_fail(request: HttpRequest, payout_id: int) -> HttpResponse:
 @login_required
 def admin_year(request: HttpRequest, org_id: int, year: int) -> HttpResponse:
     try:
-        organization = _admin_org(_viewer(request), org_id)
+        organization = _admin_org(viewer_of(request), org_id)
     except _Refused as exc:
         return _forbidden(request, exc.message)
     return render(

@@ -10,23 +10,17 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from studyhall.accounts.models import User
+from studyhall.accounts.pages import viewer_of
 from studyhall.core.errors import NotFound
 from studyhall.notifications import selectors, services
 
 PER_PAGE = 30
 
 
-def _viewer(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required ran first
-    return user
-
-
 @login_required
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     unread_only = request.GET.get("show") == "unread"
     page = Paginator(selectors.notifications_of(viewer, unread_only=unread_only), PER_PAGE)
     return render(
@@ -41,7 +35,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark it read and go where it points (the session), or back to the list."""
     try:
-        notification = services.mark_read(actor=_viewer(request), notification_id=pk)
+        notification = services.mark_read(actor=viewer_of(request), notification_id=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     target = notification.link
@@ -53,7 +47,7 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def mark_all_read(request: HttpRequest) -> HttpResponse:
-    count = services.mark_all_read(actor=_viewer(request))
+    count = services.mark_all_read(actor=viewer_of(request))
     if count:
         messages.success(
             request, f"Marked {count} notification{'' if count == 1 else 's'} as read."

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from studyhall.accounts.models import User
+from studyhall.accounts.pages import refusals_as_pages, viewer_of
 from studyhall.core.errors import DomainError, Forbidden, NotFound
 from studyhall.orgs.models import Course
 from studyhall.tutoring import booking_selectors, lifecycle
@@ -29,7 +30,7 @@ from studyhall.tutoring.booking_forms import (
 )
 from studyhall.tutoring.limits import day_label, spoken_minutes, week_phrase
 from studyhall.tutoring.models import ParticipantState, Status
-from studyhall.tutoring.page_helpers import act_on_session, refusals_as_pages, viewer_of
+from studyhall.tutoring.page_helpers import act_on_session
 from studyhall.tutoring.services import limits, missed, rescheduling, scheduling
 
 DEFAULT_HOUR = time(15, 0)

@@ -16,18 +16,14 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from studyhall.accounts.models import User
+from studyhall.accounts.pages import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.core.errors import Conflict, DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
 from studyhall.tutoring import lifecycle, selectors
 from studyhall.tutoring.access import access_session, is_org_admin
 from studyhall.tutoring.forms import RECAP_FIELDS, CompletionForm, recap_count_text
 from studyhall.tutoring.models import Participant, ParticipantState, Session, Status
-from studyhall.tutoring.page_helpers import (
-    HtmxRequest,
-    act_on_session,
-    refusals_as_pages,
-    viewer_of,
-)
+from studyhall.tutoring.page_helpers import act_on_session
 from studyhall.tutoring.rules import recap_length
 from studyhall.tutoring.services import scheduling
 from studyhall.tutoring.services.completion import complete_session

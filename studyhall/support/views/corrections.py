@@ -9,13 +9,13 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from studyhall.accounts.pages import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.core.errors import DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
 from studyhall.support import selectors
 from studyhall.support.access import require_agent
 from studyhall.support.forms import CorrectionForm, RejectForm
 from studyhall.support.services import corrections
-from studyhall.support.views.common import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
 

@@ -7,8 +7,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from studyhall.accounts.pages import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.support.history import session_history as history_of
-from studyhall.support.views.common import HtmxRequest, refusals_as_pages, viewer_of
 
 
 @login_required

@@ -14,18 +14,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from studyhall.accounts.models import User
+from studyhall.accounts.pages import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from studyhall.support import selectors
 from studyhall.support.access import require_agent
 from studyhall.support.forms import MessageForm
 from studyhall.support.models import Conversation
 from studyhall.support.services import chat as chat_service
-from studyhall.support.views.common import (
-    HtmxRequest,
-    int_param,
-    refusals_as_pages,
-    viewer_of,
-)
+from studyhall.support.views.common import int_param
 
 LOG_ID = "support-conversation-log"
 

@@ -9,13 +9,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from studyhall.accounts.pages import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.core.errors import Conflict, DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
 from studyhall.support import selectors
 from studyhall.support.forms import RECAP_FIELDS, DeclineForm, LateLogForm
 from studyhall.support.models import LateLogRequest, RequestStatus
 from studyhall.support.services import late_logging
-from studyhall.support.views.common import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.forms import recap_count_text
