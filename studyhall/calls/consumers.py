@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from studyhall.calls import services
+from studyhall.calls.broadcast import room
 from studyhall.core.errors import DomainError, Forbidden
 from studyhall.core.text import clean_text
 from studyhall.tutoring.models import Session
@@ -25,10 +26,6 @@ CHAT_MAX_CHARS = 1000
 SIGNAL_KINDS = {"offer", "answer", "candidate"}
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_REQUEST = 4400
-
-
-def room(session_id: int) -> str:
-    return f"classroom.{session_id}"
 
 
 class FrameError(ValueError):

@@ -7,19 +7,24 @@ and lets the session's status follow (see tutoring.services.classroom.follow_cal
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from studyhall.accounts.models import User
+from studyhall.calls.broadcast import announce_call_ended
 from studyhall.calls.models import CallEvent, Connection, EventKind
 from studyhall.core.errors import Forbidden, InvalidInput
 from studyhall.tutoring import lifecycle
+from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import Mode, ParticipantState, Session
 from studyhall.tutoring.selectors import deadline_of
 from studyhall.tutoring.services.classroom import follow_call
+from studyhall.tutoring.services.completion import CompletionResult, complete_session
 from studyhall.tutoring.text import when
 
 # A tab heartbeats every HEARTBEAT_SECONDS; one silent for PRESENCE_TIMEOUT has left.
@@ -226,6 +231,37 @@ def channel_of(*, session_id: int, peer_id: str) -> str | None:
         .values_list("channel_name", flat=True)
         .first()
     )
+
+
+def complete_from_call(
+    *,
+    session_id: int,
+    actor: User,
+    minutes: object,
+    recap: Mapping[str, object],
+    idempotency_key: str | None,
+) -> CompletionResult:
+    """ "Log time & leave call": the tutor completes the session from inside the call, which
+    then ends for everyone still in it — in the completion's own transaction, with everyone
+    told once it has committed."""
+    with transaction.atomic():
+        session = access_session(actor, session_id)
+        if session.tutor_id != actor.pk:
+            raise Forbidden("Only the session's tutor can complete it.")
+        if not session.is_online:
+            raise Forbidden("This session meets in person; complete it from its page.")
+        result = complete_session(
+            session_id=session.pk,
+            actor=actor,
+            minutes=minutes,
+            recap=recap,
+            idempotency_key=idempotency_key,
+            ending_call=True,
+        )
+        if not result.replayed:
+            end_call(session_id=session.pk)
+            transaction.on_commit(partial(announce_call_ended, session.pk), robust=True)
+    return result
 
 
 def set_media(*, peer_id: str, audio: bool, video: bool) -> None:

@@ -18,16 +18,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from studyhall.accounts.pages import viewer_of
-from studyhall.calls.broadcast import announce_call_ended
 from studyhall.calls.consumers import CHAT_MAX_CHARS
-from studyhall.calls.services import end_call, join_refusal
+from studyhall.calls.services import complete_from_call, join_refusal
 from studyhall.core.errors import DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import ParticipantState, Session
 from studyhall.tutoring.rules import DURATION_OPTIONS, RECAP_ANSWER_MAX_CHARS, RECAP_PROMPTS
-from studyhall.tutoring.services.completion import complete_session
 
 
 @login_required
@@ -127,26 +125,18 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = viewer_of(request)
     details_url = reverse("tutoring:detail", kwargs={"pk": pk})
     try:
-        session = access_session(viewer, pk)
-        if session.tutor_id != viewer.pk:
-            raise Forbidden("Only the session's tutor can complete it.")
-        if not session.is_online:
-            raise Forbidden("This session meets in person; complete it from its page.")
-        result = complete_session(
-            session_id=session.pk,
+        result = complete_from_call(
+            session_id=pk,
             actor=viewer,
             minutes=_minutes(request.POST.get("minutes", "")),
             recap={key: request.POST.get(key, "") for key in RECAP_PROMPTS},
             idempotency_key=request.POST.get("idempotency_key") or None,
-            ending_call=True,
         )
     except DomainError as exc:
         # Already completed (another tab, or Support): nothing left to do here but go look.
         redirect = details_url if exc.code == "already_completed" else None
         return _refusal(exc.code, exc.message, exc.http_status, _fields(exc), redirect)
 
-    end_call(session_id=session.pk)
-    announce_call_ended(session.pk)
     earning = result.completion.earning
     amount = format_cents(earning.amount_cents, earning.currency)
     done = f"Session completed — {amount} deposited to your Studyhall account."

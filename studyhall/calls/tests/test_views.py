@@ -3,6 +3,7 @@ leave call", the measured-time suggestion and the over-logging flag."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from django.urls import reverse
 from conftest import Cast
 from studyhall.accounts.models import User
 from studyhall.calls import services
-from studyhall.calls.consumers import room
+from studyhall.calls.broadcast import room
 from studyhall.calls.models import CallEvent, Connection, EventKind
 from studyhall.ledger.models import Transfer
 from studyhall.testing import factories as f
@@ -308,6 +309,14 @@ def post_log(client: Client, session: Session, data: dict[str, str]) -> Any:
     return client.post(reverse("calls:complete", args=[session.pk]), data)
 
 
+async def nothing_arrives(layer: Any, channel: str) -> bool:
+    try:
+        await asyncio.wait_for(layer.receive(channel), timeout=0.2)
+    except TimeoutError:
+        return True
+    return False
+
+
 def listen_to_the_room(session: Session) -> tuple[Any, str]:
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
@@ -316,13 +325,22 @@ def listen_to_the_room(session: Session) -> tuple[Any, str]:
 
 
 def test_log_time_and_leave_call_completes_and_ends_the_call(
-    client: Client, cast: Cast, in_call: Session, frozen: None
+    client: Client,
+    cast: Cast,
+    in_call: Session,
+    frozen: None,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     session = in_call
     session.refresh_from_db()
     assert session.status == Status.IN_PROGRESS
     layer, channel = listen_to_the_room(session)
-    response = post_log(as_user(client, cast.tutor), session, log_form())
+    # The call is announced as ended only once the completion has committed.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = post_log(as_user(client, cast.tutor), session, log_form())
+    assert async_to_sync(nothing_arrives)(layer, channel)
+    for callback in callbacks:
+        callback()
 
     assert response.status_code == 200
     assert response.json() == {
