@@ -18,6 +18,16 @@ class PayoutProvider(models.TextChoices):
     PAYROLL = "payroll", "Payroll export (an org admin downloads a CSV each week)"
 
 
+class SignupPolicy(models.TextChoices):
+    INVITED = "invited", "Invited people only"
+    DOMAINS = "domains", "Invited people, and anyone with an email at the organization's domains"
+
+
+# The most a program may pay an hour unless an operator raises it in the org's policy: the
+# Django admin once let $800/h through, and a typo in a rate is money.
+DEFAULT_MAX_HOURLY_RATE_CENTS = 10_000
+
+
 class Organization(models.Model):
     """A college or tutoring program, with its policy settings."""
 
@@ -34,6 +44,20 @@ class Organization(models.Model):
         default=150, help_text="Characters the three recap answers must hold together."
     )
     default_hourly_rate_cents = models.BigIntegerField(default=1500)
+    min_hourly_rate_cents = models.BigIntegerField(
+        default=MIN_HOURLY_RATE_CENTS, help_text="The lowest hourly rate an admin may set."
+    )
+    max_hourly_rate_cents = models.BigIntegerField(
+        default=DEFAULT_MAX_HOURLY_RATE_CENTS, help_text="The highest hourly rate an admin may set."
+    )
+    signup_policy = models.CharField(
+        max_length=16,
+        choices=SignupPolicy.choices,
+        default=SignupPolicy.INVITED,
+        help_text="Who may create an account in the organization.",
+    )
+    # Lower-case domains without "@" ("college.edu"); used when signup_policy is "domains".
+    signup_email_domains = models.JSONField(default=list, blank=True)
     payout_provider = models.CharField(
         max_length=16,
         choices=PayoutProvider.choices,
@@ -82,6 +106,20 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=models.Q(default_hourly_rate_cents__gte=MIN_HOURLY_RATE_CENTS),
                 name="org_rate_at_least_one_dollar",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_hourly_rate_cents__gte=MIN_HOURLY_RATE_CENTS)
+                & models.Q(min_hourly_rate_cents__lte=models.F("max_hourly_rate_cents")),
+                name="org_rate_bounds_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(default_hourly_rate_cents__gte=models.F("min_hourly_rate_cents"))
+                & models.Q(default_hourly_rate_cents__lte=models.F("max_hourly_rate_cents")),
+                name="org_default_rate_within_bounds",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(signup_policy__in=SignupPolicy.values),
+                name="org_signup_policy_valid",
             ),
             models.CheckConstraint(
                 condition=models.Q(grace_hours__gte=1, grace_hours__lte=24 * 30),
@@ -138,6 +176,9 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices)
+    # False while the person is deactivated in the organization (Member.status): their roles
+    # stop counting, their history stays. Kept by studyhall.orgs.services.people.
+    is_active = models.BooleanField(default=True)
     employee_id = models.CharField(
         max_length=64,
         blank=True,
@@ -159,10 +200,52 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()} at {self.organization}"
 
 
+class MemberStatus(models.TextChoices):
+    INVITED = "invited", "Invited"
+    ACTIVE = "active", "Active"
+    DEACTIVATED = "deactivated", "Deactivated"
+
+
+class Member(models.Model):
+    """A person in an organization, whatever their roles: status and the school's own ID."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="org_members"
+    )
+    status = models.CharField(
+        max_length=16, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
+    )
+    # The school's student (or staff) ID, the key of roster imports; blank when unknown.
+    school_id = models.CharField(max_length=64, blank=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="one_member_per_org"),
+            models.UniqueConstraint(
+                fields=["organization", "school_id"],
+                condition=~models.Q(school_id=""),
+                name="school_id_unique_per_org",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=MemberStatus.values), name="member_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.organization} ({self.status})"
+
+
 class Course(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="courses")
     code = models.CharField(max_length=32)
     title = models.CharField(max_length=200)
+    # Archived courses keep their sessions but can no longer be booked or enrolled in.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -215,13 +298,30 @@ class Enrollment(models.Model):
         return f"{self.student} in {self.course.code}"
 
 
+class ApprovalStatus(models.TextChoices):
+    UNVERIFIED = "unverified", "Unverified"  # the tutor applied; an admin has not decided
+    ACTIVE = "active", "Active"
+    DISABLED = "disabled", "Disabled"
+
+
 class TutorCourse(models.Model):
-    """A tutor approved by the organization to tutor a course."""
+    """A tutor's standing for one course: applied (unverified), approved (active) or disabled.
+    Only active approvals let students book the tutor for the course."""
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="tutor_approvals")
     tutor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tutor_courses"
     )
+    status = models.CharField(
+        max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.ACTIVE
+    )
+    note = models.TextField(blank=True, help_text="What the tutor wrote when applying.")
+    transcript = models.FileField(upload_to="transcripts/%Y/", blank=True)
+    decision_reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -230,7 +330,11 @@ class TutorCourse(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["course", "tutor"], name="one_approval_per_tutor_course"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ApprovalStatus.values),
+                name="tutor_approval_status_valid",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,5 +1,6 @@
 from studyhall.accounts.models import User
 from studyhall.orgs.models import (
+    ApprovalStatus,
     Course,
     Enrollment,
     Membership,
@@ -12,18 +13,22 @@ from studyhall.orgs.models import (
 
 def roles_of(user: User, organization_id: int) -> set[str]:
     return set(
-        Membership.objects.filter(user=user, organization_id=organization_id).values_list(
-            "role", flat=True
-        )
+        Membership.objects.filter(
+            user=user, organization_id=organization_id, is_active=True
+        ).values_list("role", flat=True)
     )
 
 
 def is_member(user: User, organization_id: int) -> bool:
-    return Membership.objects.filter(user=user, organization_id=organization_id).exists()
+    return Membership.objects.filter(
+        user=user, organization_id=organization_id, is_active=True
+    ).exists()
 
 
 def has_role(user: User, organization_id: int, role: Role) -> bool:
-    return Membership.objects.filter(user=user, organization_id=organization_id, role=role).exists()
+    return Membership.objects.filter(
+        user=user, organization_id=organization_id, role=role, is_active=True
+    ).exists()
 
 
 def hourly_rate_cents(*, organization: Organization, tutor_id: int) -> int:
@@ -37,18 +42,24 @@ def hourly_rate_cents(*, organization: Organization, tutor_id: int) -> int:
 
 
 def organizations_of(user: User) -> list[Organization]:
-    return list(Organization.objects.filter(memberships__user=user).distinct())
+    return list(
+        Organization.objects.filter(memberships__user=user, memberships__is_active=True).distinct()
+    )
 
 
 # -- courses: who takes them and who tutors them ------------------------------------------
 
 
 def is_enrolled(*, student_id: int, course: Course) -> bool:
-    return Enrollment.objects.filter(course=course, student_id=student_id).exists()
+    return Enrollment.objects.filter(
+        course=course, course__archived_at__isnull=True, student_id=student_id
+    ).exists()
 
 
 def is_approved_tutor(*, tutor_id: int, course: Course) -> bool:
-    return TutorCourse.objects.filter(course=course, tutor_id=tutor_id).exists()
+    return TutorCourse.objects.filter(
+        course=course, tutor_id=tutor_id, status=ApprovalStatus.ACTIVE
+    ).exists()
 
 
 def enrolled_courses(student: User) -> list[Course]:
@@ -56,8 +67,10 @@ def enrolled_courses(student: User) -> list[Course]:
     return list(
         Course.objects.filter(
             enrollments__student=student,
+            archived_at__isnull=True,
             organization__memberships__user=student,
             organization__memberships__role=Role.STUDENT,
+            organization__memberships__is_active=True,
         )
         .select_related("organization")
         .distinct()
@@ -70,8 +83,11 @@ def tutored_courses(tutor: User) -> list[Course]:
     return list(
         Course.objects.filter(
             tutor_approvals__tutor=tutor,
+            tutor_approvals__status=ApprovalStatus.ACTIVE,
+            archived_at__isnull=True,
             organization__memberships__user=tutor,
             organization__memberships__role=Role.TUTOR,
+            organization__memberships__is_active=True,
         )
         .select_related("organization")
         .distinct()
@@ -84,8 +100,10 @@ def tutors_of_course(course: Course) -> list[User]:
     return list(
         User.objects.filter(
             tutor_courses__course=course,
+            tutor_courses__status=ApprovalStatus.ACTIVE,
             memberships__organization_id=course.organization_id,
             memberships__role=Role.TUTOR,
+            memberships__is_active=True,
             is_active=True,
         )
         .distinct()
@@ -100,6 +118,7 @@ def students_of_course(course: Course) -> list[User]:
             enrollments__course=course,
             memberships__organization_id=course.organization_id,
             memberships__role=Role.STUDENT,
+            memberships__is_active=True,
             is_active=True,
         )
         .distinct()

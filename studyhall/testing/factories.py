@@ -11,6 +11,7 @@ from studyhall.accounts.models import User
 from studyhall.orgs.models import (
     Course,
     Enrollment,
+    Member,
     Membership,
     Organization,
     Role,
@@ -44,7 +45,12 @@ def make_course(org: Organization, *, code: str = "", title: str = "") -> Course
     )
 
 
-def add_member(org: Organization, user: User, *roles: Role) -> User:
+def add_member(
+    org: Organization, user: User, *roles: Role, school_id: str = "", status: str = "active"
+) -> User:
+    Member.objects.get_or_create(
+        organization=org, user=user, defaults={"school_id": school_id, "status": status}
+    )
     for role in roles:
         Membership.objects.get_or_create(organization=org, user=user, role=role)
     return user

@@ -122,7 +122,7 @@ def admin_organization_ids(user: User) -> frozenset[int]:
     """The organizations the user administers (whose sessions' earnings they may see)."""
 
     return frozenset(
-        Membership.objects.filter(user=user, role=Role.ADMIN).values_list(
+        Membership.objects.filter(user=user, role=Role.ADMIN, is_active=True).values_list(
             "organization_id", flat=True
         )
     )

@@ -499,7 +499,7 @@ def _students(organization: Organization, student_ids: Sequence[int], *, tutor: 
     members = {
         m.user_id: m.user
         for m in Membership.objects.select_related("user").filter(
-            organization=organization, role=Role.STUDENT, user_id__in=wanted
+            organization=organization, role=Role.STUDENT, user_id__in=wanted, is_active=True
         )
     }
     unknown = [i for i in wanted if i not in members]
@@ -515,7 +515,7 @@ def _students(organization: Organization, student_ids: Sequence[int], *, tutor: 
 def _tutor(organization: Organization, tutor_id: int) -> User:
     membership = (
         Membership.objects.select_related("user")
-        .filter(organization=organization, role=Role.TUTOR, user_id=tutor_id)
+        .filter(organization=organization, role=Role.TUTOR, user_id=tutor_id, is_active=True)
         .first()
     )
     if membership is None:

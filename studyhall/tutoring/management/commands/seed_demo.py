@@ -18,7 +18,15 @@ from django.utils import timezone
 
 from studyhall.accounts.models import User
 from studyhall.ledger.demo import seed_demo_payouts
-from studyhall.orgs.models import Course, Enrollment, Membership, Organization, Role, TutorCourse
+from studyhall.orgs.models import (
+    Course,
+    Enrollment,
+    Member,
+    Membership,
+    Organization,
+    Role,
+    TutorCourse,
+)
 from studyhall.tutoring.models import Mode, Session
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.tutoring.services.scheduling import (
@@ -111,6 +119,8 @@ class Command(BaseCommand):
             user.is_staff = agent
             user.set_password(DEMO_PASSWORD)
             user.save()
+            if roles:
+                Member.objects.get_or_create(organization=org, user=user)
             for role in roles:
                 Membership.objects.get_or_create(organization=org, user=user, role=role)
             people[email.split("@")[0]] = user
