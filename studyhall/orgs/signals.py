@@ -1,0 +1,30 @@
+"""Invited people become active in their organizations when they first sign in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+
+from studyhall.accounts.models import User
+from studyhall.core import audit
+from studyhall.orgs.models import Member, MemberStatus
+
+
+@receiver(user_logged_in, dispatch_uid="orgs.invited_signed_in")
+def invited_signed_in(sender: Any, user: Any, **kwargs: Any) -> None:
+    if not isinstance(user, User):
+        return
+    invited = list(
+        Member.objects.filter(user=user, status=MemberStatus.INVITED).values_list(
+            "organization_id", flat=True
+        )
+    )
+    if not invited:
+        return
+    Member.objects.filter(user=user, status=MemberStatus.INVITED).update(status=MemberStatus.ACTIVE)
+    for organization_id in invited:
+        audit.record(
+            actor=user, action="person.joined", organization_id=organization_id, user_id=user.pk
+        )
