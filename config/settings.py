@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "studyhall.core",
     "studyhall.accounts",
+    "studyhall.web",
     "studyhall.orgs",
     "studyhall.ledger",
     "studyhall.tutoring",

@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from studyhall.accounts.models import User
-from studyhall.accounts.pages import forbidden_page
 from studyhall.calendars import ics, selectors, services
 from studyhall.core.errors import Forbidden, NotFound
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import Session
 from studyhall.tutoring.selectors import with_details
+from studyhall.web.refusals import forbidden_page
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 

@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from studyhall.accounts.pages import viewer_of
 from studyhall.calls.consumers import CHAT_MAX_CHARS
 from studyhall.calls.services import complete_from_call, join_refusal
 from studyhall.core.errors import DomainError, Forbidden, NotFound
@@ -26,6 +25,7 @@ from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import ParticipantState, Session
 from studyhall.tutoring.rules import DURATION_OPTIONS, RECAP_ANSWER_MAX_CHARS, RECAP_PROMPTS
+from studyhall.web.viewer import viewer_of
 
 
 @login_required

@@ -3,8 +3,6 @@ org admin's payout batches with their payroll export."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,7 +12,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from studyhall.accounts.models import User
-from studyhall.accounts.pages import viewer_of
 from studyhall.core.errors import DomainError, Forbidden, NotFound
 from studyhall.ledger import exports, selectors
 from studyhall.ledger.connect import bank_account_link, refresh_connected_account
@@ -28,14 +25,8 @@ from studyhall.ledger.payouts import (
 from studyhall.ledger.weeks import last_finished_week
 from studyhall.orgs.models import Organization, Role
 from studyhall.orgs.selectors import roles_of
-
-
-def _day(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
+from studyhall.web.params import date_param
+from studyhall.web.viewer import viewer_of
 
 # -- the tutor -----------------------------------------------------------------------------
 
@@ -44,7 +35,7 @@ def _day(raw: str | None) -> date | None:
 def transactions(request: HttpRequest) -> HttpResponse:
     user = viewer_of(request)
     zone = user.zone
-    since, until = _day(request.GET.get("since")), _day(request.GET.get("until"))
+    since, until = date_param(request.GET.get("since")), date_param(request.GET.get("until"))
     start, end = selectors.day_range(since, until, zone)
     rows = selectors.history_of(user, since=start, until=end)
     if request.GET.get("format") == "csv":

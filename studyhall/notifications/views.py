@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from studyhall.accounts.pages import viewer_of
 from studyhall.core.errors import NotFound
 from studyhall.notifications import selectors, services
+from studyhall.web.viewer import viewer_of
 
 PER_PAGE = 30
 

@@ -12,11 +12,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from studyhall.accounts.models import User
-from studyhall.accounts.pages import refusals_as_pages, viewer_of
 from studyhall.core.errors import DomainError, Forbidden, NotFound
 from studyhall.orgs.models import Course
 from studyhall.tutoring import booking_selectors, lifecycle
@@ -30,16 +30,14 @@ from studyhall.tutoring.booking_forms import (
 )
 from studyhall.tutoring.limits import day_label, spoken_minutes, week_phrase
 from studyhall.tutoring.models import ParticipantState, Status
-from studyhall.tutoring.page_helpers import act_on_session
 from studyhall.tutoring.services import limits, missed, rescheduling, scheduling
+from studyhall.web.actions import act_and_redirect
+from studyhall.web.params import int_param
+from studyhall.web.refusals import refusals_as_pages
+from studyhall.web.viewer import viewer_of
 
 DEFAULT_HOUR = time(15, 0)
 ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
-
-
-def _int(value: object) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
 # -- what is left, in words ------------------------------------------------------------------
@@ -159,7 +157,7 @@ def book(request: HttpRequest) -> HttpResponse:
     """The courses you take with their tutors (request one), and those you tutor (invite)."""
     viewer = viewer_of(request)
     options = booking_selectors.booking_options(viewer)
-    chosen = _int(request.GET.get("course"))
+    chosen = int_param(request.GET.get("course"))
     taking = [c for c in options.taking if chosen is None or c.course.pk == chosen]
     context = {"options": options, "taking": taking, "chosen": chosen}
     if getattr(request, "htmx", False):
@@ -167,11 +165,13 @@ def book(request: HttpRequest) -> HttpResponse:
     return render(request, "tutoring/booking/book.html", context)
 
 
-def _course_and_tutor(viewer: User, course_id: object, tutor_id: object) -> tuple[Course, User]:
+def _course_and_tutor(
+    viewer: User, course_id: str | None, tutor_id: str | None
+) -> tuple[Course, User]:
     """A course the viewer takes and one of its tutors; anything else does not exist here."""
     for choice in booking_selectors.booking_options(viewer).taking:
-        if choice.course.pk == _int(course_id):
-            tutor = next((t for t in choice.people if t.pk == _int(tutor_id)), None)
+        if choice.course.pk == int_param(course_id):
+            tutor = next((t for t in choice.people if t.pk == int_param(tutor_id)), None)
             if tutor is not None:
                 return choice.course, tutor
     raise Http404("Choose a tutor of a course you take.")
@@ -232,9 +232,9 @@ def request_session(request: HttpRequest) -> HttpResponse:
     return render(request, "tutoring/booking/request.html", context, status=status)
 
 
-def _tutored_course(viewer: User, course_id: object) -> booking_selectors.CourseChoice:
+def _tutored_course(viewer: User, course_id: str | None) -> booking_selectors.CourseChoice:
     for choice in booking_selectors.booking_options(viewer).tutoring:
-        if choice.course.pk == _int(course_id):
+        if choice.course.pk == int_param(course_id):
             return choice
     raise Http404("Choose a course you tutor.")
 
@@ -303,9 +303,9 @@ def allowance(request: HttpRequest) -> HttpResponse:
     """The allowance box of the booking forms, for the values typed so far (htmx)."""
     viewer = viewer_of(request)
     data = request.GET
-    minutes = _int(data.get("minutes"))
+    minutes = int_param(data.get("minutes"))
     start = _start_from(data, viewer.zone)
-    session_id = _int(data.get("session"))
+    session_id = int_param(data.get("session"))
     if session_id is not None:
         try:
             session = access_session(viewer, session_id)
@@ -321,7 +321,7 @@ def allowance(request: HttpRequest) -> HttpResponse:
     else:
         choice = _tutored_course(viewer, data.get("course"))
         course, tutor = choice.course, viewer
-        wanted = {_int(i) for i in data.getlist("students")}
+        wanted = {int_param(i) for i in data.getlist("students")}
         students = [s for s in choice.people if s.pk in wanted]
     context = {"choose_students": session_id is None and not data.get("tutor")}
     context |= _allowance_context(
@@ -413,7 +413,7 @@ def accept_proposal(request: HttpRequest, pk: int) -> HttpResponse:
             return "You accepted the new time; the session is scheduled."
         return "You accepted the new time. The session moves once everyone has."
 
-    return act_on_session(request, pk, run)
+    return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))
 
 
 @login_required
@@ -426,7 +426,7 @@ def decline_proposal(request: HttpRequest, pk: int) -> HttpResponse:
         rescheduling.decline_proposal(session_id=pk, actor=viewer, message=message)
         return "You declined the new time; the session keeps its agreed time."
 
-    return act_on_session(request, pk, run)
+    return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))
 
 
 @login_required
@@ -437,4 +437,4 @@ def nobody_came(request: HttpRequest, pk: int) -> HttpResponse:
         missed.report_nobody_came(session_id=pk, actor=viewer)
         return "The session is marked as missed: nobody came."
 
-    return act_on_session(request, pk, run)
+    return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))

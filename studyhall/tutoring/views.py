@@ -16,17 +16,19 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from studyhall.accounts.models import User
-from studyhall.accounts.pages import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.core.errors import Conflict, DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
 from studyhall.tutoring import lifecycle, selectors
 from studyhall.tutoring.access import access_session, is_org_admin
-from studyhall.tutoring.forms import RECAP_FIELDS, CompletionForm, recap_count_text
+from studyhall.tutoring.forms import CompletionForm, recap_count_text
 from studyhall.tutoring.models import Participant, ParticipantState, Session, Status
-from studyhall.tutoring.page_helpers import act_on_session
 from studyhall.tutoring.rules import recap_length
 from studyhall.tutoring.services import scheduling
 from studyhall.tutoring.services.completion import complete_session
+from studyhall.web.actions import act_and_redirect
+from studyhall.web.form_errors import put_refusal_on_form
+from studyhall.web.refusals import refusals_as_pages
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 # Refusals that point at one field of the completion form, and what to say next to it.
@@ -134,7 +136,7 @@ def accept(request: HtmxRequest, pk: int) -> HttpResponse:
             return "You accepted the request; the session is scheduled."
         return "You accepted the invitation."
 
-    return act_on_session(request, pk, run)
+    return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))
 
 
 @login_required
@@ -149,7 +151,7 @@ def decline(request: HtmxRequest, pk: int) -> HttpResponse:
             return "You declined the request."
         return "You declined the invitation."
 
-    return act_on_session(request, pk, run)
+    return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))
 
 
 @login_required
@@ -164,7 +166,7 @@ def cancel(request: HtmxRequest, pk: int) -> HttpResponse:
             return "The session is canceled; everyone on it has been told why."
         return "You left the session; the others have been told."
 
-    return act_on_session(request, pk, run)
+    return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))
 
 
 @login_required
@@ -176,7 +178,7 @@ def remove_participant(request: HtmxRequest, pk: int, user_id: int) -> HttpRespo
         removed = User.objects.filter(pk=user_id).first()
         return f"{removed.display_name if removed else 'The student'} was removed from the session."
 
-    return act_on_session(request, pk, run)
+    return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))
 
 
 # -- Complete Session ----------------------------------------------------------------------
@@ -269,22 +271,12 @@ def _refused(
     request: HtmxRequest, session: Session, form: CompletionForm, exc: DomainError
 ) -> HttpResponse:
     """Show the service's refusal above the form, with everything that was typed kept."""
-    marks: list[tuple[str, str]] = []
-    if exc.code in FIELD_OF_ERROR:
-        marks = [FIELD_OF_ERROR[exc.code]]
-    elif exc.code == "recap_incomplete":
-        marks = [(key, "Answer this prompt.") for key in exc.extra.get("missing", [])]
-    elif "field" in exc.extra:
-        # Text checks name the field by its key or by the label the person saw.
-        named = exc.extra["field"]
-        if named == "Reason":
-            marks = [("on_behalf_reason", "Fix the reason.")]
-        else:
-            keys = [k for k in RECAP_FIELDS if named in (k, form.fields[k].label)]
-            marks = [(key, "Fix this answer.") for key in keys]
-    for field, hint in marks:
-        if field in form.fields:
-            form.add_error(field, hint)
+    put_refusal_on_form(
+        form,
+        exc,
+        by_code=FIELD_OF_ERROR,
+        by_name={"Reason": ("on_behalf_reason", "Fix the reason.")},
+    )
     return _render_form(
         request,
         session,

@@ -14,12 +14,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from studyhall.accounts.models import User
-from studyhall.accounts.pages import HtmxRequest, viewer_of
 from studyhall.core.errors import DomainError
 from studyhall.support import selectors
 from studyhall.support.forms import MessageForm
 from studyhall.support.services import chat as chat_service
-from studyhall.support.views.common import int_param
+from studyhall.web.params import int_param
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 
 def _panel_context(viewer: User) -> dict[str, Any]:

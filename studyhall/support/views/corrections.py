@@ -9,7 +9,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from studyhall.accounts.pages import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.core.errors import DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
 from studyhall.support import selectors
@@ -18,12 +17,15 @@ from studyhall.support.forms import CorrectionForm, RejectForm
 from studyhall.support.services import corrections
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
+from studyhall.web.form_errors import put_refusal_on_form
+from studyhall.web.refusals import refusals_as_pages
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 FIELD_OF_ERROR = {
-    "invalid_duration": "minutes",
-    "no_change": "minutes",
-    "invalid_correction_kind": "kind",
-    "reason_required": "reason",
+    "invalid_duration": ("minutes", "Check this."),
+    "no_change": ("minutes", "Check this."),
+    "invalid_correction_kind": ("kind", "Check this."),
+    "reason_required": ("reason", "Check this."),
 }
 
 
@@ -54,9 +56,7 @@ def correction_new(request: HtmxRequest, pk: int) -> HttpResponse:
                 raise
             except DomainError as exc:
                 error, status = exc.message, exc.http_status
-                field = FIELD_OF_ERROR.get(exc.code)
-                if field:
-                    form.add_error(field, "Check this.")
+                put_refusal_on_form(form, exc, by_code=FIELD_OF_ERROR)
             else:
                 messages.success(
                     request,

@@ -7,8 +7,9 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from studyhall.accounts.pages import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.support.history import session_history as history_of
+from studyhall.web.refusals import refusals_as_pages
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 
 @login_required

@@ -3,25 +3,27 @@ waiting for a second agent, and one conversation with its user's context."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from studyhall.accounts.models import User
-from studyhall.accounts.pages import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from studyhall.support import selectors
 from studyhall.support.access import require_agent
 from studyhall.support.forms import MessageForm
 from studyhall.support.models import Conversation
 from studyhall.support.services import chat as chat_service
-from studyhall.support.views.common import int_param
+from studyhall.web.actions import act_and_redirect
+from studyhall.web.params import int_param
+from studyhall.web.refusals import refusals_as_pages
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 LOG_ID = "support-conversation-log"
 
@@ -114,20 +116,6 @@ def reply(request: HtmxRequest, pk: int) -> HttpResponse:
     )
 
 
-def _act(request: HtmxRequest, pk: int, action: Callable[[User], str]) -> HttpResponse:
-    """Run one service call, say how it went, and go back to the conversation."""
-    viewer = viewer_of(request)
-    try:
-        done = action(viewer)
-    except (NotFound, Forbidden):
-        raise
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return redirect("support:conversation", pk=pk)
-
-
 @login_required
 @require_POST
 @refusals_as_pages
@@ -147,7 +135,7 @@ def assign(request: HtmxRequest, pk: int) -> HttpResponse:
             return "The conversation is assigned to you."
         return f"The conversation is assigned to {found.assigned_to.display_name}."
 
-    return _act(request, pk, run)
+    return act_and_redirect(request, run, to=reverse("support:conversation", kwargs={"pk": pk}))
 
 
 @login_required
@@ -158,7 +146,7 @@ def close(request: HtmxRequest, pk: int) -> HttpResponse:
         chat_service.close_conversation(actor=viewer, conversation_id=pk)
         return "The conversation is closed. The user's next message starts a new one."
 
-    return _act(request, pk, run)
+    return act_and_redirect(request, run, to=reverse("support:conversation", kwargs={"pk": pk}))
 
 
 @login_required
@@ -169,4 +157,4 @@ def reopen(request: HtmxRequest, pk: int) -> HttpResponse:
         chat_service.reopen_conversation(actor=viewer, conversation_id=pk)
         return "The conversation is open again."
 
-    return _act(request, pk, run)
+    return act_and_redirect(request, run, to=reverse("support:conversation", kwargs={"pk": pk}))

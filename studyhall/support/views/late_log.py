@@ -9,11 +9,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from studyhall.accounts.pages import HtmxRequest, refusals_as_pages, viewer_of
 from studyhall.core.errors import Conflict, DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
 from studyhall.support import selectors
-from studyhall.support.forms import RECAP_FIELDS, DeclineForm, LateLogForm
+from studyhall.support.forms import DeclineForm, LateLogForm
 from studyhall.support.models import LateLogRequest, RequestStatus
 from studyhall.support.services import late_logging
 from studyhall.tutoring import selectors as tutoring_selectors
@@ -21,6 +20,9 @@ from studyhall.tutoring.access import access_session
 from studyhall.tutoring.forms import recap_count_text
 from studyhall.tutoring.models import Session, Status
 from studyhall.tutoring.rules import recap_length
+from studyhall.web.form_errors import put_refusal_on_form
+from studyhall.web.refusals import refusals_as_pages
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 # Refusals that point at one field of the form, and what to say next to it.
 FIELD_OF_ERROR = {
@@ -86,17 +88,7 @@ def _submit(request: HtmxRequest, session: Session) -> HttpResponse:
 def _refused(
     request: HtmxRequest, session: Session, form: LateLogForm, exc: DomainError
 ) -> HttpResponse:
-    marks: list[tuple[str, str]] = []
-    if exc.code in FIELD_OF_ERROR:
-        marks = [FIELD_OF_ERROR[exc.code]]
-    elif exc.code == "recap_incomplete":
-        marks = [(key, "Answer this prompt.") for key in exc.extra.get("missing", [])]
-    elif "field" in exc.extra:
-        named = exc.extra["field"]
-        keys = [k for k in (*RECAP_FIELDS, "reason") if named in (k, form.fields[k].label)]
-        marks = [(key, "Fix this answer.") for key in keys]
-    for field, hint in marks:
-        form.add_error(field, hint)
+    put_refusal_on_form(form, exc, by_code=FIELD_OF_ERROR)
     return _render(request, session, form, error=exc.message, status=exc.http_status)
 
 

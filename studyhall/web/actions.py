@@ -1,4 +1,4 @@
-"""The post/redirect/get shape of the small actions on a session's page."""
+"""The post/redirect/get shape of a page's small actions (accept, cancel, close...)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from studyhall.accounts.models import User
-from studyhall.accounts.pages import viewer_of
 from studyhall.core.errors import DomainError, Forbidden, NotFound
+from studyhall.web.viewer import viewer_of
 
 
-def act_on_session(request: HttpRequest, pk: int, action: Callable[[User], str]) -> HttpResponse:
-    """Run one service call, say how it went, and go back to the session (post/redirect/get).
-    Not found and not allowed propagate, for `refusals_as_pages` to answer."""
+def act_and_redirect(
+    request: HttpRequest, action: Callable[[User], str], *, to: str
+) -> HttpResponse:
+    """Run one service call for the viewer, say how it went, and go to `to`.
+
+    `action` returns the success message; a domain refusal becomes the error message. Not
+    found and not allowed propagate, for `refusals_as_pages` to answer."""
     try:
         done = action(viewer_of(request))
     except (NotFound, Forbidden):
@@ -24,4 +28,4 @@ def act_on_session(request: HttpRequest, pk: int, action: Callable[[User], str])
         messages.error(request, exc.message)
     else:
         messages.success(request, done)
-    return redirect("tutoring:detail", pk=pk)
+    return redirect(to)

@@ -1,4 +1,4 @@
-"""What every signed-in page shares: who is asking, and refusals shown as pages.
+"""Refusals shown as pages.
 
 Something the viewer may not know about does not exist for them (404); something they know
 of but may not do gets a page that says why (403).
@@ -12,26 +12,12 @@ from typing import Concatenate, ParamSpec
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django_htmx.middleware import HtmxDetails
 
-from studyhall.accounts.models import User
 from studyhall.core.errors import Forbidden, NotFound
-
-
-class HtmxRequest(HttpRequest):
-    """What reaches the views: HtmxMiddleware has run."""
-
-    htmx: HtmxDetails
-
+from studyhall.web.viewer import HtmxRequest
 
 P = ParamSpec("P")
 View = Callable[Concatenate[HtmxRequest, P], HttpResponse]
-
-
-def viewer_of(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required ran first
-    return user
 
 
 def forbidden_page(request: HttpRequest, message: str) -> HttpResponse:
