@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "studyhall.support",
     "studyhall.notifications",
     "studyhall.calendars",
+    "studyhall.console",
     "studyhall.api",
 ]
 
@@ -122,7 +123,7 @@ ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optio
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = True
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "tutoring:sessions"
+LOGIN_REDIRECT_URL = "landing"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # Sign-up also asks the person's name and time zone (preselected from the browser).
 ACCOUNT_FORMS = {"signup": "studyhall.accounts.forms.SignupForm"}

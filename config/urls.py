@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from studyhall.api.v1 import api as api_v1
+from studyhall.console.views import home as console_home
+from studyhall.console.views import tutor as console_tutor
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="tutoring:sessions", permanent=False)),
+    path("", console_home.landing, name="landing"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api_v1.urls),
@@ -16,4 +17,6 @@ urlpatterns = [
     path("notifications/", include("studyhall.notifications.urls")),
     path("settings/", include("studyhall.accounts.urls")),
     path("calendar/", include("studyhall.calendars.urls")),
+    path("console/", include("studyhall.console.urls")),
+    path("settings/courses/", console_tutor.tutor_courses, name="tutor_courses"),
 ]

@@ -856,7 +856,9 @@ def test_sign_in_and_out(client: Client, cast: Cast):
     response = client.post(
         reverse("account_login"), {"login": "tutor@example.test", "password": f.PASSWORD}
     )
-    assert response.status_code == 302 and response["Location"] == reverse("tutoring:sessions")
+    # Sign-in lands on "/", which sends a tutor on to their sessions (and an admin to the console).
+    assert response.status_code == 302 and response["Location"] == reverse("landing")
+    assert client.get(response["Location"])["Location"] == reverse("tutoring:sessions")
     assert "Are you sure you want to sign out" in html_of(client.get(reverse("account_logout")))
     response = client.post(reverse("account_logout"))
     assert response.status_code == 302

@@ -1,0 +1,162 @@
+"""Forms turn the console's posted text into typed values; the services decide the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from studyhall.core.errors import DomainError
+from studyhall.core.money import CURRENCY_CHOICES, parse_decimal_amount
+from studyhall.orgs.models import ApprovalStatus, PayoutProvider, Role, SignupPolicy
+from studyhall.orgs.services.policy import INTEGER_SETTINGS
+
+ROLE_CHOICES = Role.choices
+
+
+def refuse(form: forms.Form, error: DomainError) -> None:
+    """Put a service's refusal next to the field it names, or on the form as a whole."""
+    field = error.extra.get("field")
+    form.add_error(
+        field if isinstance(field, str) and field in form.fields else None, error.message
+    )
+
+
+class MoneyField(forms.CharField):
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return parse_decimal_amount(text)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class InviteForm(forms.Form):
+    email = forms.CharField(label="Email", max_length=254)
+    name = forms.CharField(label="Name", max_length=150, required=False)
+    school_id = forms.CharField(label="School ID", max_length=64, required=False)
+    roles = forms.MultipleChoiceField(
+        label="Roles", choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+
+
+class RolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        label="Roles", choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+
+
+class RateForm(forms.Form):
+    hourly_rate = MoneyField(
+        label="Hourly rate",
+        required=False,
+        max_length=12,
+        help_text="Leave empty to pay the organization's default rate.",
+    )
+
+
+class EmployeeIdForm(forms.Form):
+    employee_id = forms.CharField(label="Payroll employee id", max_length=64, required=False)
+
+
+class CourseForm(forms.Form):
+    code = forms.CharField(label="Code", max_length=32)
+    title = forms.CharField(label="Title", max_length=200)
+
+
+class EnrollForm(forms.Form):
+    email = forms.CharField(label="Student's email or school ID", max_length=254)
+
+
+class ApprovalForm(forms.Form):
+    tutor = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    status = forms.ChoiceField(
+        choices=[(ApprovalStatus.ACTIVE, "Active"), (ApprovalStatus.DISABLED, "Disabled")]
+    )
+    reason = forms.CharField(label="Reason (optional)", max_length=2000, required=False)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 2}), max_length=1000
+    )
+
+
+class RosterForm(forms.Form):
+    file = forms.FileField(label="Roster CSV file")
+
+
+class ApplyForm(forms.Form):
+    course = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    note = forms.CharField(
+        label="Why you can tutor it (grade, experience)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        required=False,
+    )
+    transcript = forms.FileField(label="Transcript (optional: PDF, PNG or JPEG)", required=False)
+
+
+MONEY_SETTINGS = {
+    "default_hourly_rate_cents": "default_hourly_rate",
+    "min_hourly_rate_cents": "min_hourly_rate",
+    "max_hourly_rate_cents": "max_hourly_rate",
+    "min_payout_cents": "min_payout",
+}
+
+
+class PolicyForm(forms.Form):
+    grace_hours = forms.IntegerField(label="Grace period (hours after a session ends)")
+    min_recap_chars = forms.IntegerField(label="Minimum recap length (characters)")
+    default_hourly_rate = MoneyField(label="Default hourly rate", max_length=12)
+    min_hourly_rate = MoneyField(label="Lowest hourly rate an admin may set", max_length=12)
+    max_hourly_rate = MoneyField(label="Highest hourly rate an admin may set", max_length=12)
+    max_session_minutes = forms.IntegerField(label="Longest session (minutes)")
+    max_group_size = forms.IntegerField(label="Students in one group session")
+    student_weekly_minutes_per_course = forms.IntegerField(
+        label="Minutes a student may book per course per week"
+    )
+    tutor_weekly_minutes = forms.IntegerField(label="Minutes a tutor may be booked per week")
+    pair_sessions_per_day = forms.IntegerField(
+        label="Sessions one tutor and one student may have per day"
+    )
+    payout_provider = forms.ChoiceField(label="Payout provider", choices=PayoutProvider.choices)
+    payout_delay_days = forms.IntegerField(label="Payout delay (days after the week's Sunday)")
+    min_payout = MoneyField(label="Minimum payout", max_length=12)
+    time_zone = forms.CharField(label="Time zone", max_length=64)
+    currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES)
+    signup_policy = forms.ChoiceField(
+        label="Who may sign up", choices=SignupPolicy.choices, widget=forms.RadioSelect
+    )
+    signup_email_domains = forms.CharField(
+        label="Email domains allowed to sign up",
+        required=False,
+        max_length=2000,
+        help_text="Separated by spaces or commas, like college.edu students.college.edu.",
+    )
+
+    # The form's own field for each policy setting.
+    @staticmethod
+    def field_of(setting: str) -> str:
+        return MONEY_SETTINGS.get(setting, setting)
+
+    def changes(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        for setting in [
+            *INTEGER_SETTINGS,
+            "payout_provider",
+            "time_zone",
+            "currency",
+            "signup_policy",
+        ]:
+            changes[setting] = data[self.field_of(setting)]
+        changes["signup_email_domains"] = data["signup_email_domains"]
+        return changes
+
+    def refuse(self, error: DomainError) -> None:
+        field = error.extra.get("field")
+        name = self.field_of(field) if isinstance(field, str) else None
+        self.add_error(name if name in self.fields else None, error.message)

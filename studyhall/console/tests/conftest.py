@@ -1,0 +1,62 @@
+"""An admin of each organization, and the ids every console URL takes, for both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.db import transaction
+from django.test import Client
+
+from conftest import Cast
+from studyhall.accounts.models import User
+from studyhall.console.models import RosterImport
+from studyhall.console.services.roster import check_roster
+from studyhall.orgs.models import Role
+from studyhall.testing import factories as f
+
+ROSTER = (
+    b"school_id,email,name,roles,enrolled_courses,tutor_courses,status\n"
+    b"S-1,new1@example.test,Nia New,student,CHEM 110,,\n"
+)
+
+
+@dataclass
+class Console:
+    other_admin: User
+    ids: dict[str, int]  # URL argument → an object of cast.org
+    other_ids: dict[str, int]  # the same for cast.other_org
+
+
+def _roster(org_id: int, actor: User) -> RosterImport:
+    with transaction.atomic():
+        return check_roster(organization_id=org_id, actor=actor, filename="r.csv", data=ROSTER)
+
+
+@pytest.fixture
+def console(cast: Cast) -> Console:
+    other_admin = f.add_member(
+        cast.other_org, f.make_user(email="oadmin@example.test", name="Otis Admin"), Role.ADMIN
+    )
+    other_course = f.make_course(cast.other_org, code="BIO 1")
+    return Console(
+        other_admin=other_admin,
+        ids={
+            "org_id": cast.org.pk,
+            "user_id": cast.tutor.pk,
+            "course_id": cast.course.pk,
+            "import_id": _roster(cast.org.pk, cast.admin).pk,
+        },
+        other_ids={
+            "org_id": cast.other_org.pk,
+            "user_id": cast.outsider.pk,
+            "course_id": other_course.pk,
+            "import_id": _roster(cast.other_org.pk, other_admin).pk,
+        },
+    )
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client

@@ -1,0 +1,39 @@
+from django.urls import path
+
+from studyhall.console.views import courses, home, people, policy, roster, sessions
+
+app_name = "console"
+# Every URL but the index takes the organization as `org_id`; the access matrix test walks
+# this list, so a new page is checked for who may see it the day it is added.
+urlpatterns = [
+    path("", home.index, name="index"),
+    path("<int:org_id>/", home.home, name="home"),
+    path("<int:org_id>/sessions/", sessions.sessions, name="sessions"),
+    path("<int:org_id>/people/", people.people, name="people"),
+    path("<int:org_id>/people/<int:user_id>/", people.person, name="person"),
+    path("<int:org_id>/people/<int:user_id>/roles/", people.roles, name="person_roles"),
+    path("<int:org_id>/people/<int:user_id>/rate/", people.rate, name="person_rate"),
+    path(
+        "<int:org_id>/people/<int:user_id>/employee-id/",
+        people.employee_id,
+        name="person_employee_id",
+    ),
+    path(
+        "<int:org_id>/people/<int:user_id>/deactivate/", people.deactivate, name="person_deactivate"
+    ),
+    path(
+        "<int:org_id>/people/<int:user_id>/reactivate/", people.reactivate, name="person_reactivate"
+    ),
+    path("<int:org_id>/courses/", courses.courses, name="courses"),
+    path("<int:org_id>/courses/<int:course_id>/", courses.course, name="course"),
+    path("<int:org_id>/courses/<int:course_id>/archive/", courses.archive, name="course_archive"),
+    path("<int:org_id>/courses/<int:course_id>/enroll/", courses.enroll, name="course_enroll"),
+    path(
+        "<int:org_id>/courses/<int:course_id>/approval/", courses.approval, name="course_approval"
+    ),
+    path("<int:org_id>/approvals/", courses.approvals, name="approvals"),
+    path("<int:org_id>/roster/", roster.roster, name="roster"),
+    path("<int:org_id>/roster/<int:import_id>/", roster.roster_import, name="roster_import"),
+    path("<int:org_id>/roster/<int:import_id>/apply/", roster.roster_apply, name="roster_apply"),
+    path("<int:org_id>/policy/", policy.policy, name="policy"),
+]
