@@ -15,7 +15,6 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from studyhall.accounts.pages import HtmxRequest, forbidden_page, viewer_of
 from studyhall.console import nav
 from studyhall.console.selectors import admin_organizations
 from studyhall.core.errors import (
@@ -28,6 +27,9 @@ from studyhall.core.errors import (
 )
 from studyhall.orgs.models import Organization
 from studyhall.orgs.services.access import admin_organization
+from studyhall.web import params
+from studyhall.web.refusals import forbidden_page
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 PER_PAGE = 25
 # Refusals a page shows next to the form; NotFound and Forbidden become 404 and 403 pages.
@@ -95,18 +97,11 @@ def page_query(request: HtmxRequest) -> str:
 
 
 def int_param(request: HtmxRequest, name: str) -> int | None:
-    raw = request.GET.get(name, "").strip()
-    if not raw.isdigit() or len(raw) > 18:
-        return None
-    return int(raw)
+    return params.int_param(request.GET.get(name, "").strip())
 
 
 def date_param(request: HtmxRequest, name: str) -> date | None:
-    raw = request.GET.get(name, "").strip()
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+    return params.date_param(request.GET.get(name, "").strip())
 
 
 def choice_param(request: HtmxRequest, name: str, choices: list[str]) -> str:

@@ -12,7 +12,6 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from studyhall.accounts.models import User
-from studyhall.accounts.pages import HtmxRequest, viewer_of
 from studyhall.console import forms, selectors
 from studyhall.console.pages import (
     SHOWN,
@@ -24,6 +23,7 @@ from studyhall.console.pages import (
 )
 from studyhall.orgs.models import ApprovalStatus, Course, Enrollment, Organization, TutorCourse
 from studyhall.orgs.services import courses as service
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 
 def _list(

@@ -9,10 +9,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from studyhall.accounts.pages import HtmxRequest, forbidden_page, viewer_of
 from studyhall.console import nav, selectors
 from studyhall.console.pages import console_page, render_console
 from studyhall.orgs.models import Organization
+from studyhall.web.refusals import forbidden_page
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 ATTENTION_ROWS = 5
 

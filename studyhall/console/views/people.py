@@ -11,7 +11,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from studyhall.accounts.pages import HtmxRequest, viewer_of
 from studyhall.console import forms, selectors
 from studyhall.console.pages import (
     SHOWN,
@@ -24,6 +23,7 @@ from studyhall.console.pages import (
 from studyhall.core.money import format_cents
 from studyhall.orgs.models import MemberStatus, Organization, Role
 from studyhall.orgs.services import people as service
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 HISTORY_ROWS = 20
 

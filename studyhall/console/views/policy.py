@@ -7,13 +7,13 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
 
-from studyhall.accounts.pages import HtmxRequest, viewer_of
 from studyhall.console import forms
 from studyhall.console.pages import SHOWN, console_page, render_console
 from studyhall.console.services.policy import change_policy
 from studyhall.core.models import AuditEntry
 from studyhall.orgs.models import Organization
 from studyhall.orgs.services.policy import POLICY_FIELDS
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 HISTORY_ROWS = 10
 

@@ -8,12 +8,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from studyhall.accounts.pages import HtmxRequest, viewer_of
 from studyhall.console import forms
 from studyhall.console.models import RosterImport
 from studyhall.console.pages import SHOWN, console_page, paginate, render_console
 from studyhall.console.services import roster as service
 from studyhall.orgs.models import Organization
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 
 def _page(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 
-from studyhall.accounts.pages import HtmxRequest
 from studyhall.console import selectors
 from studyhall.console.pages import (
     choice_param,
@@ -17,6 +16,7 @@ from studyhall.console.pages import (
 )
 from studyhall.orgs.models import Organization
 from studyhall.tutoring.models import Mode, Status
+from studyhall.web.viewer import HtmxRequest
 
 
 @console_page

@@ -8,11 +8,11 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from studyhall.accounts.pages import HtmxRequest, viewer_of
 from studyhall.console import forms
 from studyhall.core.errors import DomainError
 from studyhall.orgs.models import Course, Role, TutorCourse
 from studyhall.orgs.services.courses import apply_to_tutor
+from studyhall.web.viewer import HtmxRequest, viewer_of
 
 
 @login_required
