@@ -64,3 +64,11 @@ def cast(db: None) -> Cast:
     return Cast(
         org, course, tutor, student, student2, other_tutor, admin, agent, other_org, outsider
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Rate-limit counters live in the cache; one test's failed sign-ins must not limit the next.
+    from django.core.cache import cache
+
+    cache.clear()

@@ -105,6 +105,17 @@ def channel_layers_config(url: str | None) -> dict[str, Any]:
     }
 
 
+def cache_config(url: str | None) -> dict[str, Any]:
+    """Django's Redis cache from a redis:// URL, else the process's own memory."""
+    if not url:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    if urlparse(url).scheme not in {"redis", "rediss"}:
+        raise ImproperlyConfigured(
+            f"CACHE_URL must be a redis:// URL (like redis://127.0.0.1:6379/1), not {url!r}."
+        )
+    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+
+
 def ice_servers(value: Any) -> list[dict[str, Any]]:
     """STUDYHALL_ICE_SERVERS: a JSON list of {"urls": ..., "username"?, "credential"?}."""
     problem = (

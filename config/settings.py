@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
+    cache_config,
     channel_layers_config,
     database_config,
     env_bool,
@@ -127,6 +128,16 @@ LOGIN_REDIRECT_URL = "landing"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # Sign-up also asks the person's name and time zone (preselected from the browser).
 ACCOUNT_FORMS = {"signup": "studyhall.accounts.forms.SignupForm"}
+ACCOUNT_ADAPTER = "studyhall.accounts.adapter.AccountAdapter"
+# Failed sign-ins (the sign-in page and POST /api/v1/auth/token share them): per address and
+# per account. Past either, every attempt gets 429 with Retry-After until the window passes.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": os.environ.get("STUDYHALL_LOGIN_FAILED_LIMIT", "10/m/ip,5/5m/key"),
+}
+
+# The rate limits above live in the cache: one shared Redis (CACHE_URL=redis://...) when
+# several server processes run, else each process's memory.
+CACHES = cache_config(os.environ.get("CACHE_URL"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Studyhall <no-reply@studyhall.local>")

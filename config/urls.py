@@ -1,9 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from studyhall.accounts.throttle import too_many_requests_page
 from studyhall.api.v1 import api as api_v1
 from studyhall.console.views import home as console_home
 from studyhall.console.views import tutor as console_tutor
+
+# allauth answers its own rate limits with this page (it looks for `handler429` here).
+handler429 = too_many_requests_page
 
 urlpatterns = [
     path("", console_home.landing, name="landing"),

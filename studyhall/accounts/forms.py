@@ -9,7 +9,7 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.http import HttpRequest
 
-from studyhall.accounts.models import User
+from studyhall.accounts.models import TokenScope, User
 from studyhall.accounts.timezones import zone_choices
 from studyhall.notifications.models import Kind
 
@@ -72,3 +72,30 @@ class EmailPreferencesForm(forms.Form):
 
     def choices(self) -> dict[str, bool]:
         return {kind: bool(self.cleaned_data.get(kind)) for kind in Kind.values}
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        help_text="What it is for, so you recognise it later (e.g. “grading script”).",
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires after",
+        coerce=int,
+        choices=[(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")],
+        initial=30,
+    )
+    scope = forms.ChoiceField(label="May do", initial="full")
+
+    def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        scopes = [
+            (TokenScope.FULL.value, "Everything you may do"),
+            (TokenScope.READ_ONLY.value, "Read only"),
+        ]
+        if viewer.memberships.filter(role="admin").exists():
+            scopes.append((TokenScope.ADMIN.value, "The admin API only"))
+        scope = self.fields["scope"]
+        assert isinstance(scope, forms.ChoiceField)
+        scope.choices = scopes

@@ -1,4 +1,5 @@
 import zoneinfo
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -72,13 +73,36 @@ class User(AbstractBaseUser, PermissionsMixin):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+class TokenScope(models.TextChoices):
+    FULL = "full", "Everything you may do"
+    READ_ONLY = "read_only", "Read only"
+    ADMIN = "admin", "The admin API only"
+
+
 class ApiToken(models.Model):
-    """A bearer token for the JSON API. Only a SHA-256 digest is stored."""
+    """A bearer token for the JSON API. Only a SHA-256 digest is stored; the token itself is
+    shown once, when it is made."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, default="API token")
     digest = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=16, choices=TokenScope.choices, default=TokenScope.FULL)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Null only for tokens made before tokens expired; every new one has an expiry.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope__in=TokenScope.values), name="api_token_scope_valid"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"API token of {self.user.email}"
+        return f"API token {self.name!r} of {self.user.email}"
+
+    def is_live(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -9,23 +9,33 @@ from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
 
 from studyhall.accounts import tokens
-from studyhall.accounts.models import User
+from studyhall.accounts.models import TokenScope, User
 from studyhall.api.errors import NotAuthenticated
 from studyhall.core.errors import Forbidden
+
+ADMIN_API_PREFIX = "/api/v1/admin/"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User:
-        user = tokens.user_for_token(token.strip())
-        if user is None:
+        try:
+            row = tokens.token_for(token.strip())
+        except tokens.TokenRefused as exc:
             # Credentials were sent and are wrong: say so rather than falling back to the
             # browser session, which would hide the broken token.
-            raise NotAuthenticated(
-                "That API token is not valid (unknown, revoked, or its user is inactive); "
-                "request a new one at POST /api/v1/auth/token.",
-                code="invalid_token",
+            raise NotAuthenticated(exc.message, code=exc.code) from exc
+        if row.scope == TokenScope.READ_ONLY and request.method not in SAFE_METHODS:
+            raise Forbidden(
+                f"The API token {row.name!r} is read-only; it cannot {request.method}.",
+                code="token_read_only",
             )
-        return user
+        if row.scope == TokenScope.ADMIN and not request.path.startswith(ADMIN_API_PREFIX):
+            raise Forbidden(
+                f"The API token {row.name!r} may only call the admin API ({ADMIN_API_PREFIX}).",
+                code="token_scope",
+            )
+        return row.user
 
 
 class BrowserSession(SessionAuth):

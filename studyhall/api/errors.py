@@ -100,6 +100,8 @@ def problem(
     )
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="studyhall"'
+    if status == 429 and isinstance(extra.get("retry_after"), int):
+        response["Retry-After"] = str(extra["retry_after"])
     return response
 
 

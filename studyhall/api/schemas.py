@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ObjectDoesNotExist
 from ninja import Schema
@@ -45,6 +45,11 @@ class Input(BaseModel):
 class TokenIn(Input):
     email: StrictStr = Field(max_length=254)
     password: StrictStr = Field(max_length=1024)
+    name: StrictStr = Field("", max_length=100, description="What the token is for.")
+    scope: Literal["full", "read_only", "admin"] = Field(
+        "full", description="`read_only` may only read; `admin` may only call the admin API."
+    )
+    expires_in_days: StrictInt = Field(30, ge=1, le=365, description="Lifetime in days.")
 
 
 class RecapIn(Input):
