@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "studyhall.notifications",
     "studyhall.calendars",
     "studyhall.console",
+    "studyhall.feeds",
     "studyhall.api",
 ]
 

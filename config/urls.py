@@ -23,4 +23,5 @@ urlpatterns = [
     path("calendar/", include("studyhall.calendars.urls")),
     path("console/", include("studyhall.console.urls")),
     path("settings/courses/", console_tutor.tutor_courses, name="tutor_courses"),
+    path("console/", include("studyhall.feeds.urls")),
 ]

@@ -6,7 +6,15 @@ from ninja import NinjaAPI
 from studyhall.api import errors
 from studyhall.api.auth import API_AUTH
 from studyhall.api.parsing import JsonBodyParser
-from studyhall.api.routers import auth, fallback, me, notifications, payouts, sessions
+from studyhall.api.routers import (
+    admin_exports,
+    auth,
+    fallback,
+    me,
+    notifications,
+    payouts,
+    sessions,
+)
 
 api = NinjaAPI(
     title="Studyhall API",
@@ -28,5 +36,6 @@ api.add_router("/sessions", sessions.router)
 api.add_router("/me", me.router)
 api.add_router("/payouts", payouts.router)
 api.add_router("/notifications", notifications.router)
+api.add_router("/admin/exports", admin_exports.router)
 # Last, so that it only catches what no endpoint above matched.
 api.add_router("", fallback.router)
