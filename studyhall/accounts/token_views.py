@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from studyhall.accounts import tokens
 from studyhall.accounts.forms import ApiTokenForm
 from studyhall.accounts.models import ApiToken, User
-from studyhall.accounts.pages import viewer_of
+from studyhall.accounts.viewer import viewer_of
 from studyhall.core.errors import InvalidInput, NotFound
 
 PER_PAGE = 20

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from studyhall.accounts import services
 from studyhall.accounts.forms import EmailPreferencesForm, TimeZoneForm
 from studyhall.accounts.models import User
+from studyhall.accounts.viewer import viewer_of
 from studyhall.calendars.services import feed_of
 from studyhall.core.errors import DomainError
 from studyhall.notifications.selectors import email_choices
@@ -19,17 +20,10 @@ from studyhall.notifications.services import set_email_preferences
 from studyhall.orgs.selectors import organizations_of
 
 
-def _viewer(request: HttpRequest) -> User:
-    # accounts sits below the web layer, so its own pages read the viewer here.
-    user = request.user
-    assert isinstance(user, User)  # login_required ran first
-    return user
-
-
 @login_required
 @require_GET
 def account_settings(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     return _render(request, viewer)
 
 
@@ -64,7 +58,7 @@ def _render(
 @login_required
 @require_POST
 def time_zone(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     form = TimeZoneForm(request.POST, current=viewer.time_zone)
     if not form.is_valid():
         return _render(request, viewer, zone_form=form, status=400)
@@ -80,7 +74,7 @@ def time_zone(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def email_preferences(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     form = EmailPreferencesForm(request.POST)
     form.is_valid()  # checkboxes: anything unreadable counts as unticked
     set_email_preferences(actor=viewer, by_email=form.choices())

@@ -5,16 +5,12 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
-from studyhall.accounts.models import User
+from studyhall.accounts.viewer import viewer_of
+
+__all__ = ["HtmxRequest", "viewer_of"]
 
 
 class HtmxRequest(HttpRequest):
     """What reaches the views: HtmxMiddleware has run."""
 
     htmx: HtmxDetails
-
-
-def viewer_of(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required ran first
-    return user
