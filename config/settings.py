@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "studyhall.calendars",
     "studyhall.console",
     "studyhall.feeds",
+    "studyhall.identity",
     "studyhall.api",
 ]
 
@@ -129,7 +130,10 @@ LOGIN_REDIRECT_URL = "landing"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # Sign-up also asks the person's name and time zone (preselected from the browser).
 ACCOUNT_FORMS = {"signup": "studyhall.accounts.forms.SignupForm"}
-ACCOUNT_ADAPTER = "studyhall.accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "studyhall.identity.adapter.AccountAdapter"
+# Sign-up is closed: organizations invite people or let their own email domains in. Operators
+# may open a public path for people who want to found an organization on this Studyhall.
+STUDYHALL_PUBLIC_ORGANIZATION_SIGNUP = env_bool("STUDYHALL_PUBLIC_ORGANIZATION_SIGNUP", False)
 # Failed sign-ins (the sign-in page and POST /api/v1/auth/token share them): per address and
 # per account. Past either, every attempt gets 429 with Retry-After until the window passes.
 ACCOUNT_RATE_LIMITS = {

@@ -1,4 +1,5 @@
-"""Studyhall's allauth account adapter: failed sign-ins answer 429 with Retry-After."""
+"""Studyhall's allauth account adapter: failed sign-ins answer 429 with Retry-After; sign-up
+asks `signup_refusal` whether the address may sign up."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from studyhall.accounts import throttle
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def signup_refusal(self, email: str) -> str | None:
+        """Why this address may not sign up itself, or None. The identity app decides who may
+        (`studyhall.identity.adapter`); on its own, accounts refuses nobody."""
+        return None
+
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         try:
             # allauth rolls this usage back when the password turns out right.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.adapter import get_adapter
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.http import HttpRequest
@@ -47,6 +48,13 @@ class SignupForm(AllauthSignupForm):
         if not self.is_bound:
             self.fields["time_zone"].widget.attrs["data-detect-time-zone"] = "1"
         self.order_fields(["name", "email", "password1", "password2", "time_zone"])
+
+    def clean_email(self) -> str:
+        email: str = super().clean_email()
+        refusal = get_adapter().signup_refusal(email)
+        if refusal:
+            raise forms.ValidationError(refusal, code="signup_closed")
+        return email
 
     def custom_signup(self, request: HttpRequest, user: Any) -> None:
         assert isinstance(user, User)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -26,7 +27,16 @@ def page(response: Any) -> str:
 # -- sign-up -------------------------------------------------------------------------------
 
 
-def test_sign_up_asks_the_time_zone_preselected_by_the_browser(client: Client, db: None) -> None:
+@pytest.fixture
+def open_signup(settings: Any) -> None:
+    # Sign-up is closed by default (studyhall.identity decides who may); these tests are about
+    # the form itself, so they run with the operators' public path open.
+    settings.STUDYHALL_PUBLIC_ORGANIZATION_SIGNUP = True
+
+
+def test_sign_up_asks_the_time_zone_preselected_by_the_browser(
+    client: Client, db: None, open_signup: None
+) -> None:
     html = page(client.get(reverse("account_signup")))
     assert '<select name="time_zone"' in html and "data-detect-time-zone" in html
     assert '<option value="UTC" selected>UTC</option>' in html
@@ -35,7 +45,9 @@ def test_sign_up_asks_the_time_zone_preselected_by_the_browser(client: Client, d
     assert html.index('name="name"') < html.index('name="email"') < html.index('name="time_zone"')
 
 
-def test_sign_up_stores_the_chosen_zone_and_name(client: Client, db: None) -> None:
+def test_sign_up_stores_the_chosen_zone_and_name(
+    client: Client, db: None, open_signup: None
+) -> None:
     response = client.post(
         reverse("account_signup"),
         {
@@ -51,7 +63,9 @@ def test_sign_up_stores_the_chosen_zone_and_name(client: Client, db: None) -> No
     assert (user.name, user.time_zone) == ("Nia Novak", "Europe/Berlin")
 
 
-def test_sign_up_refuses_an_unknown_zone_and_keeps_the_form(client: Client, db: None) -> None:
+def test_sign_up_refuses_an_unknown_zone_and_keeps_the_form(
+    client: Client, db: None, open_signup: None
+) -> None:
     response = client.post(
         reverse("account_signup"),
         {
