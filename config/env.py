@@ -6,13 +6,17 @@ what it should look like, rather than running half-configured.
 
 import json
 import os
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
+# Per process. Four web workers, the task worker and the scheduler at 10 each hold at most 60
+# of PostgreSQL's default 100 connections.
+DEFAULT_POOL_SIZE = 10
+DEFAULT_POOL_TIMEOUT = 5.0
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -64,10 +68,38 @@ def database_config(url: str | None, sqlite_path: str) -> dict[str, Any]:
     import dj_database_url
 
     try:
-        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        # No persistent connections: under ASGI each request's sync code runs in a thread of
+        # its own, and a per-thread connection kept open is a connection leaked. The pool
+        # below bounds and reuses them instead.
+        config = dict(dj_database_url.parse(url, conn_max_age=0))
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}.") from exc
-    return dict(config)
+    options: dict[str, Any] = dict(cast("dict[str, Any]", config.get("OPTIONS") or {}))
+    options["pool"] = database_pool_options()
+    config["OPTIONS"] = options
+    # Behind PgBouncer's transaction pooling a cursor cannot outlive its transaction.
+    config["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("STUDYHALL_DB_BEHIND_PGBOUNCER", False)
+    return config
+
+
+def database_pool_options() -> dict[str, Any]:
+    """psycopg's connection pool, one per process (web worker, task worker, scheduler).
+
+    STUDYHALL_DB_POOL_SIZE connections at most per process; (web workers + 2) x that size
+    must stay under PostgreSQL's max_connections. A request that finds the pool empty waits
+    up to STUDYHALL_DB_POOL_TIMEOUT seconds for a connection, then gets a 503.
+    """
+    size = env_int("STUDYHALL_DB_POOL_SIZE", DEFAULT_POOL_SIZE, minimum=1, maximum=500)
+    return {
+        "min_size": 1,
+        "max_size": size,
+        "timeout": env_float(
+            "STUDYHALL_DB_POOL_TIMEOUT", DEFAULT_POOL_TIMEOUT, minimum=0.05, maximum=60
+        ),
+        # A connection idle this long is closed (down to min_size), so quiet workers give
+        # theirs back to the server.
+        "max_idle": 300.0,
+    }
 
 
 def sqlite_config(path: str) -> dict[str, Any]:

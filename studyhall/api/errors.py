@@ -17,7 +17,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from studyhall.core.database import is_pool_exhausted
 from studyhall.core.errors import DomainError
+from studyhall.core.middleware import busy_response
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +155,9 @@ def too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if is_pool_exhausted(exc):
+        # Load, not a bug: every database connection of this worker stayed busy.
+        return busy_response(request)
     # A bug, not bad input: log it in full, but never show a traceback to the client.
     logger.exception("Unhandled error in %s %s", request.method, request.path)
     return problem(
