@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import include, path
 
 from studyhall.accounts.throttle import too_many_requests_page
@@ -8,6 +9,15 @@ from studyhall.console.views import tutor as console_tutor
 
 # allauth answers its own rate limits with this page (it looks for `handler429` here).
 handler429 = too_many_requests_page
+
+
+def _operators_only(request: HttpRequest) -> bool:
+    """The Django admin is for Studyhall's own operators; org admins use the console."""
+    user = request.user
+    return bool(user.is_active and user.is_superuser)
+
+
+admin.site.has_permission = _operators_only  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", console_home.landing, name="landing"),

@@ -7,6 +7,7 @@ from studyhall.api import errors
 from studyhall.api.auth import API_AUTH
 from studyhall.api.parsing import JsonBodyParser
 from studyhall.api.routers import (
+    admin,
     admin_exports,
     auth,
     fallback,
@@ -37,5 +38,6 @@ api.add_router("/me", me.router)
 api.add_router("/payouts", payouts.router)
 api.add_router("/notifications", notifications.router)
 api.add_router("/admin/exports", admin_exports.router)
+api.add_router("/admin", admin.router)
 # Last, so that it only catches what no endpoint above matched.
 api.add_router("", fallback.router)

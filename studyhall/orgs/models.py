@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from studyhall.accounts.models import validate_time_zone
@@ -277,6 +278,18 @@ class TutorRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tutor} at {self.organization}: {self.hourly_rate_cents} cents/h"
+
+    def clean(self) -> None:
+        # The Django admin's forms call this; the console goes through orgs.services.people.
+        org = self.organization
+        low, high = org.min_hourly_rate_cents, org.max_hourly_rate_cents
+        if self.hourly_rate_cents is not None and not low <= self.hourly_rate_cents <= high:
+            raise ValidationError(
+                {
+                    "hourly_rate_cents": f"Must be between {low} and {high} cents "
+                    f"(the policy of {org.name})."
+                }
+            )
 
 
 class Enrollment(models.Model):

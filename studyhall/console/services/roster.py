@@ -42,6 +42,7 @@ from studyhall.accounts.models import User
 from studyhall.console.models import ImportStatus, RosterImport
 from studyhall.core import audit
 from studyhall.core.errors import Conflict, InvalidInput, NotFound
+from studyhall.core.models import AuditEntry
 from studyhall.orgs.models import (
     ApprovalStatus,
     Course,
@@ -127,9 +128,11 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
         raise RosterRefused(
-            f"The file is not UTF-8 text (byte {exc.start + 1} cannot be read). In Excel, "
-            "save it as “CSV UTF-8 (Comma delimited)”.",
+            f"The file is not UTF-8 text (line {line} has a "
+            "character that cannot be read). In Excel, save it as “CSV UTF-8 (Comma "
+            "delimited)”.",
             code="roster_not_utf8",
         ) from exc
 
@@ -476,9 +479,11 @@ def _write(organization: Organization, result: Plan, *, actor: User) -> None:
     existing = {}
     for chunk in _chunks(new_emails):
         existing.update(dict(User.objects.filter(email__in=chunk).values_list("email", "pk")))
+    # One unusable password for the whole file: hashing nothing 20,000 times costs seconds.
+    unusable = make_password(None)
     User.objects.bulk_create(
         [
-            User(email=r.email, name=r.name, password=make_password(None))
+            User(email=r.email, name=r.name, password=unusable)
             for r in result.add
             if r.email not in existing
         ],
@@ -577,17 +582,16 @@ def _write(organization: Organization, result: Plan, *, actor: User) -> None:
             is_active=status == MemberStatus.ACTIVE
         )
     _sync_sign_in(organization, [*result.deactivate, *result.reactivate, *deactivated_new])
+    # New people are recorded once, in the import's own entry (roster.applied); changes to
+    # people who were already here get an entry each, for their history.
     entries = (
-        [("person.imported", ids[r.email], {"school_id": r.school_id}) for r in result.add]
-        + [
+        [
             ("person.import_updated", uid, {"changes": changes})
             for uid, (_, changes) in result.update.items()
         ]
         + [("person.deactivated", uid, {"by": "roster"}) for uid in result.deactivate]
         + [("person.reactivated", uid, {"by": "roster"}) for uid in result.reactivate]
     )
-    from studyhall.core.models import AuditEntry
-
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(
