@@ -9,7 +9,6 @@ and message (`invalid_duration`, `recap_incomplete`, ...).
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -292,14 +291,6 @@ class ProblemOut(Schema):
 
 def user_out(user: User) -> dict[str, Any]:
     return {"id": user.pk, "email": user.email, "name": user.display_name}
-
-
-def may_see_earnings(viewer: User, session: Session, admin_org_ids: Collection[int]) -> bool:
-    return (
-        viewer.is_support_agent
-        or session.tutor_id == viewer.pk
-        or session.organization_id in admin_org_ids
-    )
 
 
 def proposal_out(proposal: TimeProposal) -> dict[str, Any]:

@@ -16,13 +16,12 @@ from django.conf import settings
 from icalendar import Calendar, Event
 
 from studyhall.accounts.models import User
-from studyhall.tutoring.models import ParticipantState, Session, Status
+from studyhall.tutoring.models import ON_SESSION, Session, Status
 from studyhall.tutoring.rules import duration_label
 from studyhall.tutoring.text import names
 
 PRODID = "-//Studyhall//Tutoring sessions//EN"
 REFRESH = timedelta(hours=1)
-ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 ICAL_STATUS = {
     Status.REQUESTED: "TENTATIVE",
     Status.INVITED: "TENTATIVE",

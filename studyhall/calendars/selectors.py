@@ -8,12 +8,11 @@ from django.db.models import Q, QuerySet
 
 from studyhall.accounts.models import User
 from studyhall.calendars.models import CalendarFeed
-from studyhall.tutoring.models import ParticipantState, Session, Status
+from studyhall.tutoring.models import ON_SESSION, Session, Status
 from studyhall.tutoring.selectors import with_details
 
 # "Recent": a month back, so last week's sessions are still there to look at.
 RECENT = timedelta(days=30)
-ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 
 
 def feed_owner(token: str) -> User | None:

@@ -22,6 +22,7 @@ from studyhall.core.errors import Forbidden, InvalidInput
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import Mode, ParticipantState, Session
+from studyhall.tutoring.permissions import ONLY_THE_TUTOR_COMPLETES, session_permissions
 from studyhall.tutoring.selectors import deadline_of
 from studyhall.tutoring.services.classroom import follow_call
 from studyhall.tutoring.services.completion import CompletionResult, complete_session
@@ -246,8 +247,9 @@ def complete_from_call(
     told once it has committed."""
     with transaction.atomic():
         session = access_session(actor, session_id)
-        if session.tutor_id != actor.pk:
-            raise Forbidden("Only the session's tutor can complete it.")
+        # Support logs on the tutor's behalf from the session's page, never from a call.
+        if not session_permissions(actor, session).is_tutor:
+            raise Forbidden(ONLY_THE_TUTOR_COMPLETES)
         if not session.is_online:
             raise Forbidden("This session meets in person; complete it from its page.")
         result = complete_session(

@@ -25,7 +25,7 @@ from studyhall.accounts.models import User
 from studyhall.notifications.models import Kind, ReminderKind, SentReminder
 from studyhall.notifications.services import Message, record, send_emails
 from studyhall.tutoring import lifecycle, selectors
-from studyhall.tutoring.models import ParticipantState, Session, Status
+from studyhall.tutoring.models import ON_SESSION, ParticipantState, Session, Status
 from studyhall.tutoring.rules import describe_span
 from studyhall.tutoring.services.notify import session_link
 from studyhall.tutoring.text import names, when
@@ -38,7 +38,6 @@ REMINDED_STATUSES = (Status.REQUESTED, Status.INVITED, Status.SCHEDULED)
 # The grace period is at most 30 days (an organization constraint); a call may end a little
 # after the scheduled end. Older sessions can no longer be logged.
 LOG_LOOKBACK = timedelta(days=32)
-ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from studyhall.accounts.models import User
 from studyhall.core.errors import Forbidden
-from studyhall.tutoring.access import access_session, is_org_admin
+from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import Session
+from studyhall.tutoring.permissions import session_permissions
 
 AGENTS_ONLY = "Only Studyhall support agents can {action}."
 
@@ -23,9 +24,7 @@ def require_agent(actor: User, *, action: str) -> None:
 
 def may_view_history(actor: User, session: Session) -> bool:
     """Support, the session's tutor, and the admins of its organization."""
-    if actor.is_support_agent or session.tutor_id == actor.pk:
-        return True
-    return is_org_admin(actor, session)
+    return session_permissions(actor, session).see_history
 
 
 def access_history(actor: User, session_id: object) -> Session:

@@ -29,7 +29,7 @@ from studyhall.tutoring.booking_forms import (
     local_moment,
 )
 from studyhall.tutoring.limits import day_label, spoken_minutes, week_phrase
-from studyhall.tutoring.models import ParticipantState, Status
+from studyhall.tutoring.models import ON_SESSION, Status
 from studyhall.tutoring.services import limits, missed, rescheduling, scheduling
 from studyhall.web.actions import act_and_redirect
 from studyhall.web.params import int_param
@@ -37,7 +37,6 @@ from studyhall.web.refusals import refusals_as_pages
 from studyhall.web.viewer import viewer_of
 
 DEFAULT_HOUR = time(15, 0)
-ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 
 
 # -- what is left, in words ------------------------------------------------------------------

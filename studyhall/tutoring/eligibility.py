@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from studyhall.accounts.models import User
-from studyhall.core.errors import Conflict, DomainError, Forbidden, RuleViolation
+from studyhall.core.errors import Conflict, DomainError, RuleViolation
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.models import Participant, ParticipantState, Session, Status
+from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.presence import call_presence
 from studyhall.tutoring.rules import (
     completable_from,
@@ -42,9 +43,10 @@ def completion_refusal(
     """The first rule that stops `actor` completing `session` at `now`, before the time and
     recap are looked at; None when nothing does. Rules 1, 2, 3, 4 and 8, in that order of
     what a tutor can do something about."""
-    is_tutor = session.tutor_id == actor.pk
-    if not is_tutor and not actor.is_support_agent:
-        return Forbidden("Only the session's tutor can complete it.")
+    may = session_permissions(actor, session, now=now)
+    if (forbidden := may.completion_refusal()) is not None:
+        return forbidden
+    is_tutor = may.is_tutor
     if session.status == Status.COMPLETED:
         completion = getattr(session, "completion", None)
         logged = f" ({duration_label(completion.minutes)} logged)" if completion else ""

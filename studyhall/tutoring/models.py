@@ -98,6 +98,10 @@ class ParticipantState(models.TextChoices):
     REMOVED = "removed", "Removed"
 
 
+# The participants still on a session: invited (yet to answer) or accepted.
+ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
+
+
 class Participant(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="participants")
     user = models.ForeignKey(

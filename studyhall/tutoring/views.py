@@ -18,10 +18,11 @@ from django_htmx.http import HttpResponseClientRedirect
 from studyhall.accounts.models import User
 from studyhall.core.errors import Conflict, DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
-from studyhall.tutoring import lifecycle, selectors
-from studyhall.tutoring.access import access_session, is_org_admin
+from studyhall.tutoring import selectors
+from studyhall.tutoring.access import access_session
 from studyhall.tutoring.forms import CompletionForm, recap_count_text
-from studyhall.tutoring.models import Participant, ParticipantState, Session, Status
+from studyhall.tutoring.models import ON_SESSION, ParticipantState, Session, Status
+from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.rules import recap_length
 from studyhall.tutoring.services import scheduling
 from studyhall.tutoring.services.completion import complete_session
@@ -30,7 +31,6 @@ from studyhall.web.form_errors import put_refusal_on_form
 from studyhall.web.refusals import refusals_as_pages
 from studyhall.web.viewer import HtmxRequest, viewer_of
 
-ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 # Refusals that point at one field of the completion form, and what to say next to it.
 FIELD_OF_ERROR = {
     "invalid_duration": ("minutes", "Choose one of the listed times."),
@@ -77,26 +77,16 @@ def detail(request: HtmxRequest, pk: int) -> HttpResponse:
 
 def _detail_context(viewer: User, session: Session) -> dict[str, Any]:
     now = timezone.now()
-    participants: list[Participant] = list(session.participants.all())
-    mine = next((p for p in participants if p.user_id == viewer.pk), None)
-    is_tutor = session.tutor_id == viewer.pk
-    is_agent = viewer.is_support_agent
-    is_admin = not is_tutor and not is_agent and is_org_admin(viewer, session)
-    status = session.status
-    pending = status in lifecycle.PENDING
-    ended = status in lifecycle.TERMINAL
-    answering = mine is not None and mine.state == ParticipantState.INVITED
-    on_session = mine is not None and mine.state in ON_SESSION
-    others_on = any(p.state in ON_SESSION and p.user_id != viewer.pk for p in participants)
-    may_log = (is_tutor or is_agent) and not ended
+    may = session_permissions(viewer, session, now=now)
     blocker = None
-    if may_log:
+    if may.log:
         blocker = selectors.completion_blocker(session, viewer, now=now)
     completion = getattr(session, "completion", None)
-    show_earnings = is_tutor or is_agent or is_admin
+    show_earnings = may.see_earnings
     return {
         "session": session,
-        "participants": participants,
+        "may": may,
+        "participants": may.participants,
         "completion": completion,
         # Corrections never edit the completion; each one is shown after it, oldest first.
         "corrections": (
@@ -104,16 +94,15 @@ def _detail_context(viewer: User, session: Session) -> dict[str, Any]:
             if completion
             else []
         ),
-        "is_tutor": is_tutor,
-        "is_agent": is_agent,
-        "can_accept": (is_tutor and status == Status.REQUESTED) or (answering and not ended),
-        "can_decline": (is_tutor and status == Status.REQUESTED) or (answering and pending),
-        "can_cancel": pending and (is_tutor or is_agent or on_session),
-        # A student in a group leaves the session; the others' session goes on.
-        "cancel_withdraws": not (is_tutor or is_agent) and others_on,
-        "can_remove": (is_tutor or is_agent) and not ended,
+        "is_tutor": may.is_tutor,
+        "is_agent": may.is_agent,
+        "can_accept": may.accept,
+        "can_decline": may.decline,
+        "can_cancel": may.cancel,
+        "cancel_withdraws": may.cancel_withdraws,
+        "can_remove": may.remove,
         "removable_states": ON_SESSION,
-        "may_log": may_log,
+        "may_log": may.log,
         "blocker": blocker,
         "deadline": selectors.deadline_of(session),
         "now": now,

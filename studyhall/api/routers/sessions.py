@@ -27,7 +27,6 @@ from studyhall.api.schemas import (
     SessionIn,
     SessionOut,
     SessionPage,
-    may_see_earnings,
     session_out,
     user_out,
 )
@@ -36,7 +35,8 @@ from studyhall.orgs.models import Course
 from studyhall.orgs.selectors import is_member
 from studyhall.tutoring import booking_selectors, selectors
 from studyhall.tutoring.access import access_session
-from studyhall.tutoring.models import Status
+from studyhall.tutoring.models import Session, Status
+from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.tutoring.services.limits import allowance
 from studyhall.tutoring.services.missed import report_nobody_came
@@ -59,6 +59,10 @@ ERRORS = {(400, 401, 403, 404, 409, 413, 422): ProblemOut}
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
+def _sees_earnings(viewer: User, session: Session, admin_orgs: frozenset[int]) -> bool:
+    return session_permissions(viewer, session, admin_org_ids=admin_orgs).see_earnings
+
+
 def _render(session_id: int, viewer: User) -> dict[str, Any]:
     session = selectors.session_detail(session_id)
     admin_orgs = (
@@ -66,7 +70,7 @@ def _render(session_id: int, viewer: User) -> dict[str, Any]:
     )
     proposal = booking_selectors.open_proposals([session.pk]).get(session.pk)
     return session_out(
-        session, show_earnings=may_see_earnings(viewer, session, admin_orgs), proposal=proposal
+        session, show_earnings=_sees_earnings(viewer, session, admin_orgs), proposal=proposal
     )
 
 
@@ -92,7 +96,7 @@ def list_sessions(
         "sessions": [
             session_out(
                 s,
-                show_earnings=may_see_earnings(actor, s, admin_orgs),
+                show_earnings=_sees_earnings(actor, s, admin_orgs),
                 proposal=proposals.get(s.pk),
             )
             for s in sessions[:limit]

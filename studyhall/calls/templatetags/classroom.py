@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from studyhall.accounts.models import User
 from studyhall.calls.services import join_refusal
-from studyhall.tutoring.models import ParticipantState, Session
+from studyhall.tutoring.models import Session
+from studyhall.tutoring.permissions import session_permissions
 
 register = template.Library()
 
@@ -28,11 +29,7 @@ def classroom_entry(context: template.Context, session: Session) -> dict[str, An
     shown: dict[str, Any] = {"session": session, "show": False}
     if not session.is_online or not isinstance(user, User) or not user.is_authenticated:
         return shown
-    on_it = session.tutor_id == user.pk or any(
-        p.user_id == user.pk and p.state == ParticipantState.ACCEPTED
-        for p in session.participants.all()
-    )
-    if not on_it:
-        return shown
     moment = now if isinstance(now, datetime) else timezone.now()
+    if not session_permissions(user, session, now=moment).join_call:
+        return shown
     return shown | {"show": True, "refusal": join_refusal(user, session, now=moment)}

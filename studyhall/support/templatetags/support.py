@@ -12,7 +12,6 @@ from django.http import HttpRequest
 
 from studyhall.accounts.models import User
 from studyhall.support import selectors
-from studyhall.support.access import may_view_history
 from studyhall.support.models import (
     CorrectionProposal,
     CorrectionStatus,
@@ -22,6 +21,7 @@ from studyhall.support.models import (
 )
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.models import Session, Status
+from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.rules import describe_span
 from studyhall.tutoring.selectors import deadline_of
 
@@ -84,8 +84,8 @@ class SessionSupport:
 
 @register.simple_tag
 def session_support(session: Session, viewer: User, now: datetime) -> SessionSupport:
-    is_tutor = session.tutor_id == viewer.pk
-    is_agent = viewer.is_support_agent
+    may = session_permissions(viewer, session, now=now)
+    is_tutor, is_agent = may.is_tutor, may.is_agent
     closed_for = _closed_for(session, now) if is_tutor or is_agent else None
     latest = None
     if closed_for is not None or is_agent:
@@ -107,7 +107,7 @@ def session_support(session: Session, viewer: User, now: datetime) -> SessionSup
         open_request=pending if is_agent else None,
         open_correction=correction,
         can_propose=is_agent and session.status == Status.COMPLETED and correction is None,
-        show_history=may_view_history(viewer, session),
+        show_history=may.see_history,
     )
 
 

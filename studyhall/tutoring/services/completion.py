@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from studyhall.accounts.models import User
 from studyhall.core import audit
-from studyhall.core.errors import Conflict, Forbidden, InvalidInput
+from studyhall.core.errors import Conflict, InvalidInput
 from studyhall.core.money import earnings_cents, format_cents
 from studyhall.core.text import clean_text
 from studyhall.ledger.services import deposit_earning
@@ -19,6 +19,7 @@ from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.eligibility import completion_refusal
 from studyhall.tutoring.models import Completion, Participant, ParticipantState, Session, Status
+from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.presence import call_presence
 from studyhall.tutoring.rules import (
     check_duration,
@@ -221,10 +222,11 @@ def _clean_idempotency_key(key: str | None) -> str | None:
 def _check_actor(actor: User, session: Session, on_behalf_reason: str | None) -> str | None:
     """Rule 1: only the tutor, or a support agent on the tutor's behalf with a reason.
     Returns the agent's reason, or None for the tutor."""
-    if session.tutor_id == actor.pk:
+    may = session_permissions(actor, session)
+    if (forbidden := may.completion_refusal()) is not None:
+        raise forbidden
+    if may.is_tutor:
         return None
-    if not actor.is_support_agent:
-        raise Forbidden("Only the session's tutor can complete it.")
     reason = clean_text(on_behalf_reason or "", field="Reason", max_length=REASON_MAX_CHARS)
     if not reason:
         raise InvalidInput(

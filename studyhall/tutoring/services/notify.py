@@ -16,7 +16,7 @@ from django.urls import reverse
 from studyhall.accounts.models import User
 from studyhall.notifications.models import Kind
 from studyhall.notifications.services import Message, deliver
-from studyhall.tutoring.models import ParticipantState, Session
+from studyhall.tutoring.models import ON_SESSION, ParticipantState, Session
 from studyhall.tutoring.text import when
 
 EVENT_SUBJECTS = {
@@ -45,7 +45,6 @@ EVENT_KINDS = {
 }
 # Events after which the recipient is expected to answer on the session page.
 ANSWER_EXPECTED = frozenset({"invited", "requested", "rescheduled"})
-ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 
 
 def after_commit_send_recap(*, session_id: int) -> None:

@@ -16,6 +16,7 @@ from studyhall.accounts.models import User
 from studyhall.core import audit
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.models import (
+    ON_SESSION,
     Participant,
     ParticipantState,
     ProposalState,
@@ -24,8 +25,6 @@ from studyhall.tutoring.models import (
     TimeProposal,
 )
 from studyhall.tutoring.services.notify import after_commit_session_event
-
-ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 
 
 def open_proposal(session: Session) -> TimeProposal | None:

@@ -7,16 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils import timezone
 
 from studyhall.accounts.models import User
-from studyhall.tutoring import booking_selectors, lifecycle, selectors
-from studyhall.tutoring.models import ParticipantState, Session, Status
+from studyhall.tutoring import booking_selectors
+from studyhall.tutoring.models import ON_SESSION, ParticipantState, Session
+from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.text import names
 
 register = template.Library()
-
-ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 
 
 @register.inclusion_tag("tutoring/booking/_session_panel.html", takes_context=True)
@@ -24,14 +22,8 @@ def booking_panel(
     context: template.Context, session: Session, viewer: User, part: str = "proposal"
 ) -> dict[str, Any]:
     """Pass a session whose participants are prefetched (`selectors.with_details`)."""
-    participants = list(session.participants.all())
-    mine = next((p for p in participants if p.user_id == viewer.pk), None)
-    on_session = [p for p in participants if p.state in ON_SESSION]
-    is_tutor = session.tutor_id == viewer.pk
-    started = selectors.opens_at(session) <= timezone.now()
-    pending = session.status in lifecycle.PENDING
-    # A student moves only a one-to-one session; in a group the tutor does (see rescheduling).
-    may_move = is_tutor or (mine is not None and mine.state in ON_SESSION and len(on_session) == 1)
+    may = session_permissions(viewer, session)
+    on_session = [p for p in may.participants if p.state in ON_SESSION]
     view = booking_selectors.proposal_for(session, viewer)
     waiting_for = ""
     if view is not None:
@@ -39,7 +31,7 @@ def booking_panel(
             invited = [p.user for p in on_session if p.state == ParticipantState.INVITED]
             waiting_for = names(invited) if invited else "the students"
         else:
-            waiting_for = "you" if is_tutor else session.tutor.display_name
+            waiting_for = "you" if may.is_tutor else session.tutor.display_name
     return {
         "csrf_token": context.get("csrf_token"),
         "part": part,
@@ -48,10 +40,8 @@ def booking_panel(
         "mine": view.mine if view else False,
         "awaits_me": view.awaits_me if view else False,
         "waiting_for": waiting_for,
-        "can_propose": pending and not started and may_move,
-        "can_report_missed": (is_tutor or viewer.is_support_agent)
-        and started
-        and session.status in (Status.INVITED, Status.SCHEDULED),
+        "can_propose": may.propose_time,
+        "can_report_missed": may.report_missed,
     }
 
 

@@ -11,13 +11,11 @@ from django import template
 from studyhall.accounts.models import User
 from studyhall.core.money import format_cents
 from studyhall.tutoring import selectors
-from studyhall.tutoring.models import ParticipantState, Session, Status
+from studyhall.tutoring.models import ON_SESSION, ParticipantState, Session, Status
 from studyhall.tutoring.rules import describe_span, duration_label
 from studyhall.tutoring.text import names
 
 register = template.Library()
-
-ON_SESSION = (ParticipantState.INVITED, ParticipantState.ACCEPTED)
 
 
 @register.simple_tag
