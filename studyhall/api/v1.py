@@ -9,6 +9,7 @@ from studyhall.api.parsing import JsonBodyParser
 from studyhall.api.routers import (
     admin,
     admin_exports,
+    admin_webhooks,
     auth,
     fallback,
     me,
@@ -37,7 +38,8 @@ api.add_router("/sessions", sessions.router)
 api.add_router("/me", me.router)
 api.add_router("/payouts", payouts.router)
 api.add_router("/notifications", notifications.router)
-api.add_router("/admin/exports", admin_exports.router)
+api.add_router("/admin/orgs", admin_exports.router)
+api.add_router("/admin/orgs", admin_webhooks.router)
 api.add_router("/admin", admin.router)
 # Last, so that it only catches what no endpoint above matched.
 api.add_router("", fallback.router)

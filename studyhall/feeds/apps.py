@@ -7,5 +7,7 @@ class FeedsConfig(AppConfig):
 
     def ready(self) -> None:
         from studyhall.console import nav
+        from studyhall.feeds import signals  # noqa: F401  (connects the audit receiver)
 
         nav.register(nav.NavItem("Exports", "feeds:exports", 70))
+        nav.register(nav.NavItem("Webhooks", "feeds:webhooks", 75))

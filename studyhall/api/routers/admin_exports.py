@@ -8,7 +8,7 @@ from ninja import Router, Schema
 from studyhall.api.auth import actor_of
 from studyhall.api.schemas import ProblemOut
 from studyhall.core.errors import NotFound
-from studyhall.feeds.access import admin_organization, administered_organizations
+from studyhall.feeds.access import admin_organization
 from studyhall.feeds.exports import EXPORTS, export_named
 
 router = Router(tags=["admin: exports"])
@@ -22,36 +22,24 @@ class ExportOut(Schema):
     url: str
 
 
-class OrganizationExportsOut(Schema):
-    organization_id: int
-    organization: str
-    exports: list[ExportOut]
-
-
-@router.get("/", response={200: list[OrganizationExportsOut], 401: ProblemOut})
-def list_exports(request: HttpRequest) -> list[dict[str, object]]:
-    """The exports of each organization you administer, with their columns."""
+@router.get("/{int:org_id}/exports", response={200: list[ExportOut], (401, 403, 404): ProblemOut})
+def list_exports(request: HttpRequest, org_id: int) -> list[dict[str, object]]:
+    """The organization's exports, with their columns."""
+    organization = admin_organization(actor_of(request), org_id)
     return [
         {
-            "organization_id": org.pk,
-            "organization": org.name,
-            "exports": [
-                {
-                    "name": e.name,
-                    "filename": e.filename,
-                    "title": e.title,
-                    "columns": list(e.columns),
-                    "url": f"/api/v1/admin/exports/{org.pk}/{e.filename}",
-                }
-                for e in EXPORTS.values()
-            ],
+            "name": e.name,
+            "filename": e.filename,
+            "title": e.title,
+            "columns": list(e.columns),
+            "url": f"/api/v1/admin/orgs/{organization.pk}/exports/{e.filename}",
         }
-        for org in administered_organizations(actor_of(request))
+        for e in EXPORTS.values()
     ]
 
 
 @router.get(
-    "/{org_id}/{filename}",
+    "/{int:org_id}/exports/{filename}",
     response={(401, 403, 404): ProblemOut},
     openapi_extra={"responses": {200: {"content": {"text/csv": {}}}}},
 )

@@ -1,4 +1,4 @@
-"""/api/v1/admin/exports: the org admin's CSV exports through the API."""
+"""/api/v1/admin/orgs/{org_id}/exports: the org admin's CSV exports through the API."""
 
 from __future__ import annotations
 
@@ -19,11 +19,10 @@ if TYPE_CHECKING:
 def test_admin_lists_and_downloads_exports(cast: Cast, api_as: Callable[[User], Api]) -> None:
     session = f.make_session(org=cast.org, tutor=cast.tutor, students=[cast.student])
     api = api_as(cast.admin)
-    listing = api.get("/admin/exports/")
+    listing = api.get(f"/admin/orgs/{cast.org.pk}/exports")
     assert listing.status_code == 200
-    [org] = listing.json()
-    assert (org["organization_id"], org["organization"]) == (cast.org.pk, "Test College")
-    assert [e["filename"] for e in org["exports"]] == [
+    exports = listing.json()
+    assert [e["filename"] for e in exports] == [
         "sessions.csv",
         "users.csv",
         "tutor_requests.csv",
@@ -31,9 +30,10 @@ def test_admin_lists_and_downloads_exports(cast: Cast, api_as: Callable[[User], 
         "transactions.csv",
         "payouts.csv",
     ]
-    assert org["exports"][0]["url"] == f"/api/v1/admin/exports/{cast.org.pk}/sessions.csv"
+    assert exports[0]["url"] == f"/api/v1/admin/orgs/{cast.org.pk}/exports/sessions.csv"
+    assert exports[0]["columns"] == list(SESSION_COLUMNS)
 
-    response = api.get(f"/admin/exports/{cast.org.pk}/sessions.csv")
+    response = api.get(f"/admin/orgs/{cast.org.pk}/exports/sessions.csv")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     body = b"".join(response.streaming_content).decode()
@@ -44,12 +44,13 @@ def test_admin_lists_and_downloads_exports(cast: Cast, api_as: Callable[[User], 
 
 def test_refusals_are_problems(cast: Cast, api_as: Callable[[User], Api]) -> None:
     assert_problem(
-        api_as(cast.admin).get(f"/admin/exports/{cast.org.pk}/grades.csv"), 404, "unknown_export"
+        api_as(cast.admin).get(f"/admin/orgs/{cast.org.pk}/exports/grades.csv"),
+        404,
+        "unknown_export",
     )
     assert_problem(
-        api_as(cast.tutor).get(f"/admin/exports/{cast.org.pk}/users.csv"), 403, "forbidden"
+        api_as(cast.tutor).get(f"/admin/orgs/{cast.org.pk}/exports/users.csv"), 403, "forbidden"
     )
     assert_problem(
-        api_as(cast.outsider).get(f"/admin/exports/{cast.org.pk}/users.csv"), 404, "not_found"
+        api_as(cast.outsider).get(f"/admin/orgs/{cast.org.pk}/exports/users.csv"), 404, "not_found"
     )
-    assert api_as(cast.tutor).get("/admin/exports/").json() == []

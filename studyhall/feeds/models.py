@@ -1,0 +1,105 @@
+"""Outbound webhooks: the endpoints an org admin registers, each event sent to them, and every
+attempt at delivering it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class EventType(models.TextChoices):
+    SESSION_REQUESTED = "session.requested", "Session requested"
+    SESSION_SCHEDULED = "session.scheduled", "Session scheduled"
+    SESSION_CANCELED = "session.canceled", "Session canceled"
+    SESSION_COMPLETED = "session.completed", "Session completed"
+    SESSION_MISSED = "session.missed", "Session missed"
+    RECAP_WRITTEN = "recap.written", "Recap written"
+    PAYOUT_SCHEDULED = "payout.scheduled", "Payout scheduled"
+    PAYOUT_PAID = "payout.paid", "Payout paid"
+    PAYOUT_FAILED = "payout.failed", "Payout failed"
+    PERSON_ADDED = "person.added", "Person added"
+    PERSON_DEACTIVATED = "person.deactivated", "Person deactivated"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL an integrator gave us, the events it wants, and the secret its deliveries are
+    signed with (Standard Webhooks: `whsec_` and base64). Rotating keeps the previous secret
+    signing beside the new one for a day, so the receiver can switch without a gap."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = models.JSONField(default=list)
+    secret = models.CharField(max_length=100)
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "id"]
+
+    def __str__(self) -> str:
+        return f"Webhook endpoint {self.url} of {self.organization}"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be delivered"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Gave up after every retry"
+
+
+class WebhookMessage(models.Model):
+    """One event for one endpoint. Its `message_id` (the `webhook-id` header) stays the same
+    across retries and redeliveries, so the receiver can drop duplicates."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="messages")
+    message_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=64, choices=EventType.choices)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=MessageStatus.choices, default=MessageStatus.PENDING
+    )
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=MessageStatus.values),
+                name="webhook_message_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(event_type__in=EventType.values),
+                name="webhook_message_event_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.message_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One try at delivering a message: what the receiver answered, or why it could not."""
+
+    message = models.ForeignKey(WebhookMessage, on_delete=models.CASCADE, related_name="attempts")
+    attempted_at = models.DateTimeField()
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    succeeded = models.BooleanField()
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        outcome = self.response_status or self.error
+        return f"Attempt at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {outcome}"
