@@ -17,6 +17,8 @@ FALSE_WORDS = {"0", "false", "no", "off", ""}
 # of PostgreSQL's default 100 connections.
 DEFAULT_POOL_SIZE = 10
 DEFAULT_POOL_TIMEOUT = 5.0
+# How much longer a Redis read may take than channels-redis' own blocking wait.
+REDIS_READ_MARGIN_SECONDS = 10.0
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -129,10 +131,25 @@ def channel_layers_config(url: str | None) -> dict[str, Any]:
         parsed.port  # noqa: B018 - reading it validates the port number
     except ValueError as exc:
         raise ImproperlyConfigured(f"REDIS_URL has a bad port: {exc}.") from exc
+    from channels_redis.core import RedisChannelLayer
+
+    # channels-redis waits for messages with BZPOPMIN for `brpop_timeout` seconds (5), and
+    # redis-py's default socket timeout is also 5 s: an idle socket's read then raised
+    # TimeoutError out of the consumer and closed the WebSocket. Reads must outwait the block.
+    blocking = float(RedisChannelLayer.brpop_timeout)
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [url]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": url,
+                        "socket_timeout": blocking + REDIS_READ_MARGIN_SECONDS,
+                        "socket_connect_timeout": 5.0,
+                        "socket_keepalive": True,
+                    }
+                ]
+            },
         }
     }
 

@@ -28,7 +28,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 5
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# Its own database number, so parallel runs on one machine do not flush each other's.
+REDIS_DB = int(os.environ.get("STUDYHALL_TEST_REDIS_DB", "5"))
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
 DEMO_PASSWORD = "studyhall-demo"
 TUTOR_EMAIL, MAYA_EMAIL = "tutor@demo.test", "student@demo.test"
@@ -178,7 +180,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     stderr=subprocess.STDOUT,
                 )
             servers.append(Server(f"http://127.0.0.1:{port}", process, log))
-        _wait_until_listening(servers, within=30)
+        _wait_until_listening(servers, within=90)
         yield Cluster(servers[0], servers[1], ended[0]["id"], database)
     finally:
         for server in servers:
@@ -365,3 +367,53 @@ async def test_presence_signals_and_chat_cross_between_two_servers(cluster: Clus
     assert await call_history(cluster, wait_for=len(history)) == history
     for server in (cluster.one, cluster.two):
         assert "Traceback" not in server.log_text(), server.log_text()
+
+
+IDLE_SECONDS = 30  # six times channels-redis' 5 s blocking read, which used to drop sockets
+
+
+@pytest.mark.asyncio
+async def test_idle_classroom_and_chat_sockets_survive_on_two_servers(cluster: Cluster) -> None:
+    tutor_cookie = log_in(cluster.one, TUTOR_EMAIL)
+    maya_cookie = log_in(cluster.two, MAYA_EMAIL)
+    tutor_peer, maya_peer = "tutor-peer-idle-01", "maya-peer-idle-01"
+    tutor = await open_classroom(cluster.one, cluster.session_id, tutor_cookie, tutor_peer)
+    maya = await open_classroom(cluster.two, cluster.session_id, maya_cookie, maya_peer)
+    chat = Listener(
+        await connect(
+            f"{cluster.two.ws_base}/ws/support/chat/",
+            origin=Origin(cluster.two.base),
+            additional_headers={"Cookie": f"sessionid={maya_cookie}"},
+            proxy=None,
+            open_timeout=5,
+        )
+    )
+    try:
+        await tutor.first(roster_with(tutor_peer, maya_peer), since=time.monotonic())
+        await maya.first(roster_with(tutor_peer, maya_peer), since=time.monotonic())
+        await chat.first(lambda f: f["type"] == "welcome", since=time.monotonic())
+
+        # Nothing is sent either way: no heartbeats, no messages.
+        await asyncio.sleep(IDLE_SECONDS)
+
+        for listener in (tutor, maya, chat):
+            assert not listener.task.done(), f"closed while idle: {listener.ws.close_code}"
+        # And the layer still carries messages across the servers both ways.
+        started = time.monotonic()
+        await tutor.ws.send(json.dumps({"type": "chat", "text": "Still there?"}))
+        said, latency = await maya.first(lambda f: f["type"] == "chat", since=started)
+        assert (said["from"], said["text"]) == (tutor_peer, "Still there?")
+        assert latency < LATENCY_LIMIT, f"the chat took {latency:.3f} s after the idle time"
+        await maya.ws.send(json.dumps({"type": "chat", "text": "Yes."}))
+        said, _ = await tutor.first(
+            lambda f: f["type"] == "chat" and f["text"] == "Yes.", since=started
+        )
+        assert said["from"] == maya_peer
+        await chat.ws.send(json.dumps({"type": "heartbeat"}))
+        await chat.first(lambda f: f["type"] == "heartbeat_ack", since=time.monotonic())
+    finally:
+        for listener in (tutor, maya, chat):
+            await listener.close()
+    for server in (cluster.one, cluster.two):
+        assert "Traceback" not in server.log_text(), server.log_text()
+        assert "TimeoutError" not in server.log_text(), server.log_text()
