@@ -17,6 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from studyhall.accounts.models import User
+from studyhall.core.demo import demo_seeded
 from studyhall.ledger.demo import seed_demo_payouts
 from studyhall.orgs.models import (
     Course,
@@ -141,6 +142,7 @@ class Command(BaseCommand):
         org.save(update_fields=["pair_sessions_per_day"])
         # Payroll (works offline), and last week's earning already in a scheduled payout.
         seed_demo_payouts(organization=org, tutor=people["tutor"])
+        demo_seeded.send(sender=Command, organization=org, people=people)
 
     def seed_courses(self, courses: list[Course], people: dict[str, User]) -> None:
         """Jordan tutors all three courses; Maya takes all three, Sam chemistry and calculus."""
