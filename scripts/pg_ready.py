@@ -8,5 +8,4 @@ try:
     with psycopg.connect(sys.argv[1], connect_timeout=3) as conn:
         conn.execute("select 1")
 except psycopg.OperationalError as exc:
-    print(f"PostgreSQL check failed: {exc}".strip(), file=sys.stderr)
-    sys.exit(1)
+    sys.exit(f"PostgreSQL check failed: {exc}".strip())

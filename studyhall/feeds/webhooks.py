@@ -107,12 +107,12 @@ def on_audit_entry(entry: AuditEntry) -> list[WebhookMessage]:
     endpoints = list(
         WebhookEndpoint.objects.filter(organization_id=entry.organization_id, is_active=True)
     )
-    messages = []
-    for event_type in types:
-        for endpoint in endpoints:
-            if event_type in endpoint.event_types:
-                messages.append(_queue(endpoint, event_type, payload_for(entry, event_type)))
-    return messages
+    return [
+        _queue(endpoint, event_type, payload_for(entry, event_type))
+        for event_type in types
+        for endpoint in endpoints
+        if event_type in endpoint.event_types
+    ]
 
 
 def _queue(endpoint: WebhookEndpoint, event_type: str, payload: dict[str, Any]) -> WebhookMessage:

@@ -251,12 +251,11 @@ def next_payouts(user: User, *, now: datetime | None = None) -> list[NextPayout]
         .annotate(total=Sum("amount_cents"), oldest=Min("transfer__created_at"))
     }
     # Ordered by week, so each organization keeps its latest.
-    latest_batch = {
-        org_id: week
-        for org_id, week in PayoutBatch.objects.filter(organization__in=organizations)
+    latest_batch = dict(
+        PayoutBatch.objects.filter(organization__in=organizations)
         .order_by("organization_id", "week_start")
         .values_list("organization_id", "week_start")
-    }
+    )
     result = []
     for organization in organizations:
         row = unpaid.get(organization.pk)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 
-from studyhall.support.models import CorrectionKind
+from studyhall.support.models import ProposalKind
 from studyhall.support.services.chat import MESSAGE_MAX_CHARS
 from studyhall.support.services.late_logging import DECLINE_REASON_MAX_CHARS, REASON_MAX_CHARS
 from studyhall.tutoring.rules import DURATION_OPTIONS, RECAP_ANSWER_MAX_CHARS, RECAP_PROMPTS
@@ -107,9 +107,9 @@ class DeclineForm(_LabelsWithoutColon):
 class CorrectionForm(_LabelsWithoutColon):
     kind = forms.ChoiceField(
         label="Correction",
-        choices=CorrectionKind.choices,
+        choices=ProposalKind.choices,
         widget=forms.RadioSelect,
-        initial=CorrectionKind.ADJUST_MINUTES,
+        initial=ProposalKind.ADJUST_MINUTES,
     )
     minutes = _duration_field("New time (for a change of the logged time)", required=False)
     reason = _text_field("Reason", max_length=CORRECTION_REASON_MAX_CHARS)

@@ -187,7 +187,7 @@ class LateLogRequest(models.Model):
         }
 
 
-class CorrectionKind(models.TextChoices):
+class ProposalKind(models.TextChoices):
     VOID = "void", "Void the completion"
     ADJUST_MINUTES = "adjust_minutes", "Change the logged time"
 
@@ -205,7 +205,7 @@ class CorrectionProposal(models.Model):
     session = models.ForeignKey(
         "tutoring.Session", on_delete=models.PROTECT, related_name="correction_proposals"
     )
-    kind = models.CharField(max_length=16, choices=CorrectionKind.choices)
+    kind = models.CharField(max_length=16, choices=ProposalKind.choices)
     minutes = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="The new time, for a change of the logged time."
     )
@@ -240,15 +240,15 @@ class CorrectionProposal(models.Model):
                 name="support_one_pending_correction_per_session",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=CorrectionKind.values), name="support_correction_kind_valid"
+                condition=Q(kind__in=ProposalKind.values), name="support_correction_kind_valid"
             ),
             models.CheckConstraint(
                 condition=Q(status__in=CorrectionStatus.values),
                 name="support_correction_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(kind=CorrectionKind.VOID, minutes__isnull=True)
-                | Q(kind=CorrectionKind.ADJUST_MINUTES, minutes__in=DURATION_CHOICES),
+                condition=Q(kind=ProposalKind.VOID, minutes__isnull=True)
+                | Q(kind=ProposalKind.ADJUST_MINUTES, minutes__in=DURATION_CHOICES),
                 name="support_correction_minutes_match_kind",
             ),
             models.CheckConstraint(

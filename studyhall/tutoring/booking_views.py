@@ -28,7 +28,7 @@ from studyhall.tutoring.booking_forms import (
     WhenForm,
     local_moment,
 )
-from studyhall.tutoring.limits import day_label, spoken_minutes, week_phrase
+from studyhall.tutoring.limit_rules import day_label, spoken_minutes, week_phrase
 from studyhall.tutoring.models import ON_SESSION, Status
 from studyhall.tutoring.services import limits, missed, rescheduling, scheduling
 from studyhall.web.actions import act_and_redirect

@@ -13,9 +13,9 @@ from datetime import datetime
 from studyhall.accounts.models import User
 from studyhall.core.errors import Conflict, DomainError, RuleViolation
 from studyhall.tutoring import lifecycle
+from studyhall.tutoring.call_presence import call_presence
 from studyhall.tutoring.models import Participant, ParticipantState, Session, Status
 from studyhall.tutoring.permissions import session_permissions
-from studyhall.tutoring.presence import call_presence
 from studyhall.tutoring.rules import (
     completable_from,
     completion_deadline,

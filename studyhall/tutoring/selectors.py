@@ -13,9 +13,9 @@ from studyhall.accounts.models import User
 from studyhall.core.errors import DomainError
 from studyhall.orgs.models import Membership, Role
 from studyhall.tutoring import lifecycle
+from studyhall.tutoring.call_presence import call_presence
 from studyhall.tutoring.eligibility import completion_refusal
 from studyhall.tutoring.models import Completion, Participant, Session, Status
-from studyhall.tutoring.presence import call_presence
 from studyhall.tutoring.rules import (
     completable_from,
     completion_deadline,

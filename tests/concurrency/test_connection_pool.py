@@ -220,8 +220,9 @@ def test_concurrent_requests_hold_no_more_connections_than_the_pool(
 
     def client() -> None:
         with httpx.Client(base_url=server.base, timeout=30, trust_env=False) as http:
-            for _ in range(per_client):
-                statuses.append(http.get("/api/v1/sessions", headers=auth).status_code)
+            statuses.extend(
+                http.get("/api/v1/sessions", headers=auth).status_code for _ in range(per_client)
+            )
 
     sampler = threading.Thread(target=sample)
     sampler.start()

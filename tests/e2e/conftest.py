@@ -17,6 +17,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from studyhall.testing.browser import CHROMIUM, CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
+# How long a server may take to start listening. Generous: on a busy machine (the suite runs
+# on every core) importing Django and the app alone can take half a minute.
+STARTUP_SECONDS = 120
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +30,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+# Module scope: each test file starts from the demo as seeded, so files do not depend on which
+# ran before them (the suite runs them on several workers, in no fixed order).
+@pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate a fresh SQLite file, load the demo, and serve it with uvicorn on loopback."""
     if not Path(CHROMIUM).exists():
@@ -64,7 +69,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
             pytest.fail(f"the server exited: {(workdir / 'server.log').read_text()}")
@@ -75,7 +80,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.1)
     else:
         server.kill()
-        pytest.fail("the server did not start within 30 s")
+        pytest.fail(f"the server did not start within {STARTUP_SECONDS} s")
     try:
         yield base
     finally:

@@ -9,6 +9,7 @@ loopback-only network namespace, where nothing can leave 127.0.0.1:
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 from collections.abc import Callable, Iterator
@@ -25,6 +26,9 @@ from playwright.sync_api import (
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
+
+# Logged lines only show when a test fails: then the browsers' console helps.
+log = logging.getLogger(__name__)
 
 # Networks other than loopback would let ICE reach beyond this machine.
 INTERFACES = sorted(name for _, name in socket.if_nameindex())
@@ -85,9 +89,8 @@ KEEP_SOCKETS = """(() => {
 
 
 def console_printer(who: str) -> Callable[[ConsoleMessage], None]:
-    # Printed output only shows when a test fails: then the browsers' console helps.
     def show(message: ConsoleMessage) -> None:
-        print(who, message.type, message.text)
+        log.warning("%s console %s: %s", who, message.type, message.text)
 
     return show
 
@@ -165,7 +168,7 @@ def in_call_together(tutor: Page, student: Page) -> None:
         for page in (tutor, student):
             page.wait_for_function(CONNECTED_TO_ONE_PEER)
     except PlaywrightTimeoutError:
-        print("tutor", describe_call(tutor), "\nstudent", describe_call(student))
+        log.warning("tutor %s; student %s", describe_call(tutor), describe_call(student))
         raise
     for page in (tutor, student):
         page.wait_for_function(RECEIVING_VIDEO, arg=10)

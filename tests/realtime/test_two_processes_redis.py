@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -39,6 +40,8 @@ LATENCY_LIMIT = 1.0  # seconds, from the spec: "a join on one is visible on the 
 WAIT_AT_MOST = 5.0  # how long to wait for a frame at all, so slow and lost read differently
 
 pytestmark = pytest.mark.redis
+# The latencies are logged: `pytest --log-cli-level=INFO` shows them.
+log = logging.getLogger(__name__)
 
 # Migrate, load the demo, and name the online sessions whose classroom both the demo tutor and
 # Maya may enter right now (the classroom's own rule, join_refusal, decides).
@@ -348,10 +351,12 @@ async def test_presence_signals_and_chat_cross_between_two_servers(cluster: Clus
         await maya.task  # the server closed her socket after the leave
         assert maya.ws.close_code == 1000
 
-        print(
-            f"\nacross two servers: join {join_latency * 1000:.0f} ms, signal "
-            f"{signal_latency * 1000:.0f} ms, chat {chat_latency * 1000:.0f} ms, "
-            f"leave {leave_latency * 1000:.0f} ms"
+        log.info(
+            "across two servers: join %.0f ms, signal %.0f ms, chat %.0f ms, leave %.0f ms",
+            join_latency * 1000,
+            signal_latency * 1000,
+            chat_latency * 1000,
+            leave_latency * 1000,
         )
     finally:
         await tutor.close()

@@ -17,8 +17,8 @@ from studyhall.api.tests.support import Api, assert_problem
 from studyhall.core.models import AuditEntry
 from studyhall.ledger.models import Account, Entry, Transfer
 from studyhall.testing import factories as f
+from studyhall.tutoring.call_presence import NoCallPresence
 from studyhall.tutoring.models import Completion, Mode, ParticipantState, Session, Status
-from studyhall.tutoring.presence import NoCallPresence
 
 if TYPE_CHECKING:
     from conftest import Cast

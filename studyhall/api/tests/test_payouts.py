@@ -4,7 +4,7 @@ batches (build, read, payroll CSV, mark paid, report a failure); and who may do 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -43,7 +43,7 @@ def week(cast: Cast) -> PayoutBatch:
     completed(cast, datetime(2025, 3, 5, 15, 0, tzinfo=NY), 30, tutor=cast.other_tutor)
     return build_batch(
         organization_id=cast.org.pk,
-        week_start=datetime(2025, 3, 3).date(),
+        week_start=date(2025, 3, 3),
         actor=None,
         now=AFTER_WEEK,
     ).batch

@@ -461,7 +461,7 @@ def apply_roster(*, organization_id: int, import_id: int, actor: User) -> dict[s
         import_id=roster.pk,
         filename=roster.filename,
         sha256=roster.sha256,
-        **{k: v for k, v in summary.items()},
+        **summary,
     )
     return summary
 

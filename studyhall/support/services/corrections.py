@@ -18,12 +18,11 @@ from studyhall.accounts.models import User
 from studyhall.core import audit
 from studyhall.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from studyhall.support.access import require_agent
-from studyhall.support.models import CorrectionKind, CorrectionProposal, CorrectionStatus
+from studyhall.support.models import CorrectionProposal, CorrectionStatus, ProposalKind
 from studyhall.support.services.notify import after_commit_correction_event
 from studyhall.support.text import required_text
 from studyhall.tutoring.access import access_session
-from studyhall.tutoring.models import Completion, Correction
-from studyhall.tutoring.models import CorrectionKind as AppliedKind
+from studyhall.tutoring.models import Completion, Correction, CorrectionKind
 from studyhall.tutoring.rules import check_duration, duration_label
 from studyhall.tutoring.services.corrections import (
     adjust_completion_minutes,
@@ -59,16 +58,16 @@ def propose_correction(
                 code="not_completed",
             )
         applied = list(Correction.objects.filter(session=session).order_by("created_at", "id"))
-        if applied and applied[-1].kind == AppliedKind.VOID:
+        if applied and applied[-1].kind == CorrectionKind.VOID:
             raise Conflict("This session's completion was already voided.", code="already_voided")
         current = effective_minutes(completion, applied)
-        if not isinstance(kind, str) or kind not in CorrectionKind.values:
+        if not isinstance(kind, str) or kind not in ProposalKind.values:
             raise InvalidInput(
                 "Choose a correction: void the completion, or change the logged time.",
                 code="invalid_correction_kind",
             )
         new_minutes: int | None = None
-        if kind == CorrectionKind.ADJUST_MINUTES:
+        if kind == ProposalKind.ADJUST_MINUTES:
             new_minutes = check_duration(minutes, what="The new time")
             if new_minutes == current:
                 raise RuleViolation(
@@ -131,7 +130,7 @@ def approve_correction(*, actor: User, proposal_id: object) -> ProposalDecision:
                 code="correction_decided",
             )
         key = idempotency_key_for(proposal)
-        if proposal.kind == CorrectionKind.VOID:
+        if proposal.kind == ProposalKind.VOID:
             applied = void_completion(
                 session_id=proposal.session_id,
                 actor=actor,

@@ -18,7 +18,7 @@ from studyhall.core.errors import Conflict, DomainError, Forbidden, NotFound
 from studyhall.core.models import AuditEntry
 from studyhall.ledger.models import Entry, Transfer, TransferKind
 from studyhall.ledger.selectors import balances_of
-from studyhall.support.models import CorrectionKind, CorrectionProposal, CorrectionStatus
+from studyhall.support.models import CorrectionProposal, CorrectionStatus, ProposalKind
 from studyhall.support.services.corrections import (
     approve_correction,
     propose_correction,
@@ -45,7 +45,7 @@ def propose(cast: Cast, session: Session, **overrides: Any) -> CorrectionProposa
     args: dict[str, Any] = {
         "actor": cast.agent,
         "session_id": session.pk,
-        "kind": CorrectionKind.ADJUST_MINUTES,
+        "kind": ProposalKind.ADJUST_MINUTES,
         "minutes": 30,
         "reason": REASON,
     }
@@ -136,7 +136,7 @@ def test_a_change_of_minutes_needs_a_second_agent(
 
 
 def test_voiding_reverses_the_whole_earning(cast: Cast, completed: Session, agent2: User) -> None:
-    proposal = propose(cast, completed, kind=CorrectionKind.VOID, minutes=None)
+    proposal = propose(cast, completed, kind=ProposalKind.VOID, minutes=None)
     assert proposal.minutes is None
     approve_correction(actor=agent2, proposal_id=proposal.pk)
     assert tutor_balance(cast) == [0]
@@ -209,7 +209,7 @@ def test_one_pending_proposal_per_session(cast: Cast, completed: Session, agent2
     propose(cast, completed)
     before = writes()
     with pytest.raises(Conflict) as conflict:
-        propose(cast, completed, actor=agent2, kind=CorrectionKind.VOID, minutes=None)
+        propose(cast, completed, actor=agent2, kind=ProposalKind.VOID, minutes=None)
     assert conflict.value.code == "correction_pending"
     assert writes() == before
 

@@ -281,7 +281,7 @@ def test_every_other_completion_rule_still_applies(cast: Cast) -> None:
         ({"minutes": "55"}, "invalid_duration"),
         ({"minutes": None}, "invalid_duration"),
         ({"recap": {**GOOD_RECAP, "next_steps": "  "}}, "recap_incomplete"),
-        ({"recap": {k: "Short." for k in GOOD_RECAP}}, "recap_too_short"),
+        ({"recap": dict.fromkeys(GOOD_RECAP, "Short.")}, "recap_too_short"),
         ({"recap": {**GOOD_RECAP, "next_steps": 5}}, "invalid_input"),
         ({"reason": "   "}, "reason_required"),
         ({"reason": None}, "reason_required"),

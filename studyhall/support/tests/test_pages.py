@@ -21,11 +21,11 @@ from studyhall.ledger.models import Transfer
 from studyhall.ledger.selectors import balances_of
 from studyhall.support.models import (
     Conversation,
-    CorrectionKind,
     CorrectionProposal,
     CorrectionStatus,
     LateLogRequest,
     Message,
+    ProposalKind,
     RequestStatus,
 )
 from studyhall.support.services import chat
@@ -549,16 +549,14 @@ def test_corrections_through_the_pages(
     page = html_of(first.get(reverse("tutoring:detail", args=[completed.pk])))
     new_url = reverse("support:correction_new", args=[completed.pk])
     assert new_url in page
-    bad = first.post(
-        new_url, {"kind": CorrectionKind.ADJUST_MINUTES, "minutes": "55", "reason": "x"}
-    )
+    bad = first.post(new_url, {"kind": ProposalKind.ADJUST_MINUTES, "minutes": "55", "reason": "x"})
     assert bad.status_code == 422 and "already paid for 55 min" in html_of(bad)
     odd = first.post(new_url, {"kind": "refund", "minutes": "30", "reason": "x"})
     assert odd.status_code == 400
     assert CorrectionProposal.objects.count() == 0
 
     first.post(
-        new_url, {"kind": CorrectionKind.ADJUST_MINUTES, "minutes": "30", "reason": "Ended early"}
+        new_url, {"kind": ProposalKind.ADJUST_MINUTES, "minutes": "30", "reason": "Ended early"}
     )
     proposal = CorrectionProposal.objects.get()
     detail_url = reverse("support:correction_detail", args=[proposal.pk])

@@ -17,10 +17,10 @@ from studyhall.ledger.services import deposit_earning
 from studyhall.orgs.selectors import hourly_rate_cents
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
+from studyhall.tutoring.call_presence import call_presence
 from studyhall.tutoring.eligibility import completion_refusal
 from studyhall.tutoring.models import Completion, Participant, ParticipantState, Session, Status
 from studyhall.tutoring.permissions import session_permissions
-from studyhall.tutoring.presence import call_presence
 from studyhall.tutoring.rules import (
     check_duration,
     check_recap,

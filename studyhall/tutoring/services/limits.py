@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from studyhall.accounts.models import User
 from studyhall.orgs.models import Course, Membership, Organization
-from studyhall.tutoring.limits import (
+from studyhall.tutoring.limit_rules import (
     COUNTING_PARTICIPANT_STATES,
     COUNTING_STATUSES,
     Span,

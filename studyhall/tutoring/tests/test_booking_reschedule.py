@@ -474,7 +474,8 @@ def test_only_the_other_side_answers(cast: Cast, who: str, error: type[DomainErr
         (NOW, DomainError, "start_in_past"),
         (NOW - timedelta(hours=1), DomainError, "start_in_past"),
         (NOW + timedelta(days=366), DomainError, "start_too_far_ahead"),
-        (datetime(2025, 3, 14, 10, 0), InvalidInput, "invalid_start"),
+        # A naive datetime on purpose: the service must refuse it.
+        (datetime(2025, 3, 14, 10, 0), InvalidInput, "invalid_start"),  # noqa: DTZ001
         (AGREED, InvalidInput, "same_time"),
     ],
 )

@@ -25,6 +25,7 @@ from studyhall.core.models import AuditEntry
 from studyhall.ledger.models import Account, AccountKind, Entry, Transfer, TransferKind
 from studyhall.testing import factories as f
 from studyhall.testing.factories import GOOD_RECAP
+from studyhall.tutoring.call_presence import NoCallPresence
 from studyhall.tutoring.models import (
     Completion,
     Mode,
@@ -33,7 +34,6 @@ from studyhall.tutoring.models import (
     Session,
     Status,
 )
-from studyhall.tutoring.presence import NoCallPresence
 from studyhall.tutoring.services.completion import CompletionResult, complete_session
 from studyhall.tutoring.services.scheduling import decline_session, remove_participant
 

@@ -19,7 +19,7 @@ from studyhall.core.errors import DomainError
 from studyhall.core.models import AuditEntry
 from studyhall.orgs.models import Role
 from studyhall.testing import factories as f
-from studyhall.tutoring.limits import (
+from studyhall.tutoring.limit_rules import (
     LimitExceeded,
     local_day,
     local_week,

@@ -213,7 +213,11 @@ def test_a_start_more_than_a_year_ahead_is_refused(cast: Cast) -> None:
         invite(cast, scheduled_start=NOW + timedelta(days=365))
 
 
-@pytest.mark.parametrize("start", [datetime(2030, 1, 1, 12, 0), "2030-01-01T12:00:00Z", None])
+# The naive datetime is the point: a start without a time zone must be refused.
+NAIVE_START = datetime(2030, 1, 1, 12, 0)  # noqa: DTZ001
+
+
+@pytest.mark.parametrize("start", [NAIVE_START, "2030-01-01T12:00:00Z", None])
 def test_a_start_without_a_time_zone_is_refused(cast: Cast, start: object) -> None:
     assert_refused_and_nothing_written(
         InvalidInput, "invalid_start", invite, cast, scheduled_start=start
