@@ -207,11 +207,17 @@ STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, Any]] = {
     },
     # Expires proposed new times nobody answered before they arrived, and marks sessions whose
     # start passed with no student accepted (or requests never answered) as Missed. Idempotent.
+    # Each organization's nightly data feed (exports to a folder and SFTP, roster pickup,
+    # summary email) once its hour has come; a failed push is retried on each later run.
+    "feeds.nightly": {"task": "studyhall.feeds.tasks.run_nightly_feeds", "every_seconds": 15 * 60},
     "sessions.mark_missed": {
         "task": "studyhall.tutoring.tasks.mark_missed_sessions",
         "every_seconds": 60,
     },
 }
+
+# Where nightly feeds write their exports when an organization names no folder of its own.
+STUDYHALL_FEEDS_DIR = os.environ.get("STUDYHALL_FEEDS_DIR", str(VAR_DIR / "feeds"))
 
 # Stripe Connect payouts (organizations whose payout provider is Stripe). Unset: Stripe is off
 # and tutors of such organizations see that payouts are not set up yet.

@@ -11,3 +11,11 @@ def deliver_webhook(message_id: int) -> str:
     from studyhall.feeds.webhooks import deliver
 
     return deliver(message_id).status
+
+
+@task()
+def run_nightly_feeds() -> list[int]:
+    """Every 15 minutes: each organization's feed once its night has come; failed pushes again."""
+    from studyhall.feeds.nightly import run_due_feeds
+
+    return run_due_feeds()

@@ -1,0 +1,82 @@
+"""The college's SFTP server, through asyncssh: push files, fetch one. The server's host key
+is pinned in the feed's settings, so a server that changed (or an impostor) is refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from studyhall.feeds.models import FeedConfig
+
+CONNECT_TIMEOUT_SECONDS = 30
+
+
+class SftpFailed(Exception):
+    """Could not connect, sign in or write; the message says which."""
+
+
+def _options(config: FeedConfig) -> dict[str, Any]:
+    if not config.sftp_host_key.strip():
+        raise SftpFailed("The SFTP server's host key is not set, so it cannot be verified.")
+    try:
+        host_key = asyncssh.import_public_key(config.sftp_host_key.strip())
+        keys = (
+            [asyncssh.import_private_key(config.sftp_private_key)]
+            if config.sftp_private_key
+            else []
+        )
+    except (asyncssh.KeyImportError, ValueError) as exc:
+        raise SftpFailed(f"A configured SSH key cannot be read: {exc}") from exc
+    return {
+        "host": config.sftp_host,
+        "port": config.sftp_port,
+        "username": config.sftp_username,
+        "password": config.sftp_password or None,
+        "client_keys": keys,
+        "known_hosts": ([host_key], [], []),
+        "agent_path": None,
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    }
+
+
+def _run(coroutine: Any) -> Any:
+    try:
+        return asyncio.run(coroutine)
+    except (TimeoutError, OSError, asyncssh.Error) as exc:
+        raise SftpFailed(f"{exc.__class__.__name__}: {exc}"[:480]) from exc
+
+
+def push(config: FeedConfig, files: Sequence[Path]) -> None:
+    """Upload each file into the configured directory, under a temporary name first and
+    renamed at the end, so the college never reads half a file."""
+
+    async def go() -> None:
+        async with asyncssh.connect(**_options(config)) as conn, conn.start_sftp_client() as sftp:
+            directory = config.sftp_directory.rstrip("/") or "."
+            for path in files:
+                final = f"{directory}/{path.name}"
+                partial = final + ".part"
+                await sftp.put(str(path), partial)
+                await sftp.posix_rename(partial, final)
+
+    _run(go())
+
+
+def fetch(config: FeedConfig, remote_path: str) -> bytes | None:
+    """The file's bytes, or None when there is no such file tonight."""
+
+    async def go() -> bytes | None:
+        async with asyncssh.connect(**_options(config)) as conn, conn.start_sftp_client() as sftp:
+            try:
+                async with sftp.open(remote_path, "rb") as handle:
+                    data: bytes = await handle.read()
+                    return data
+            except asyncssh.SFTPNoSuchFile:
+                return None
+
+    result: bytes | None = _run(go())
+    return result
