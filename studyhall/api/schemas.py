@@ -197,6 +197,9 @@ class SessionOut(Schema):
     completion_deadline: datetime = Field(
         description="Until when the tutor can complete it (the grace period's end)."
     )
+    recorded_after_the_fact: bool = Field(
+        description="Booked after its start had already passed (listed for the org admin)."
+    )
     notes: str
     cancel_reason: str
     logged_minutes: int | None = Field(description="Once completed.")
@@ -335,6 +338,7 @@ def session_out(
             {"user": user_out(p.user), "state": p.state} for p in session.participants.all()
         ],
         "completion_deadline": deadline_of(session),
+        "recorded_after_the_fact": session.recorded_after_the_fact,
         "notes": session.notes,
         "cancel_reason": session.cancel_reason,
         "logged_minutes": completion.minutes if completion is not None else None,

@@ -23,7 +23,6 @@ from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import Mode, ParticipantState, Session
 from studyhall.tutoring.permissions import ONLY_THE_TUTOR_COMPLETES, session_permissions
-from studyhall.tutoring.selectors import deadline_of
 from studyhall.tutoring.services.classroom import follow_call
 from studyhall.tutoring.services.completion import CompletionResult, complete_session
 from studyhall.tutoring.text import when
@@ -51,8 +50,12 @@ def join_refusal(user: User, session: Session, *, now: datetime) -> str | None:
     opens = session.scheduled_start - OPENS_BEFORE_START
     if now < opens:
         return f"The classroom opens 15 minutes before the start, {when(opens, user.zone)}."
-    if now > deadline_of(session):
-        return "This session's classroom has closed."
+    closes = session.classroom_closes_at
+    if now > closes:
+        return (
+            f"This session's classroom closed {when(closes, user.zone)}, "
+            f"{session.organization.classroom_closes_minutes} minutes after the scheduled end."
+        )
     return None
 
 

@@ -13,7 +13,13 @@ from studyhall.accounts.models import User
 from studyhall.core import audit
 from studyhall.core.errors import Forbidden
 from studyhall.ledger.models import ConnectedAccount, ProviderName
-from studyhall.ledger.providers.stripe_connect import AccountState, StripeProvider
+from studyhall.ledger.providers.stripe_connect import (
+    TUTOR_NOT_CONFIGURED,
+    AccountState,
+    StripeNotConfigured,
+    StripeProvider,
+    stripe_configured,
+)
 from studyhall.orgs.models import Membership, Role
 
 
@@ -33,6 +39,8 @@ def bank_account_link(
     """Where to send the tutor: Stripe's onboarding until it is complete, then Stripe's
     dashboard, where the bank account is changed."""
     _require_stripe_tutor(actor)
+    if provider is None and not stripe_configured():
+        raise StripeNotConfigured(TUTOR_NOT_CONFIGURED)
     provider = provider or StripeProvider.from_settings()
     account = ConnectedAccount.objects.filter(user=actor).first()
     if account is None:

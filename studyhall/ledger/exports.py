@@ -1,8 +1,12 @@
 """CSV files: the payroll export of a batch, and a tutor's transaction history.
 
 The payroll export is built only from what the batch froze when it was made (each payout's
-amount and minutes, the tutor's employee id and name), so downloading it twice gives the same
-bytes.
+items, the tutor's employee id and name), so downloading it twice gives the same bytes. It has
+one row per session paid (and per correction), each with its minutes and hourly rate, so every
+row multiplies out: minutes × rate ÷ 60, rounded half up, is its amount to the cent. A
+correction that changed the minutes is two rows, the old log taken back and the new one paid,
+since the difference of two rounded amounts need not be a rounded product. The amounts add up
+to the batch's total.
 """
 
 from __future__ import annotations
@@ -11,15 +15,17 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-from studyhall.core.money import divide_round_half_up
 from studyhall.ledger.models import PayoutBatch
-from studyhall.ledger.selectors import HistoryRow, batch_lines
+from studyhall.ledger.selectors import HistoryRow, payroll_rows
 
 PAYROLL_COLUMNS = [
     "employee_id",
     "name",
     "email",
-    "hours",
+    "session_id",
+    "what",
+    "minutes",
+    "hourly_rate",
     "amount",
     "currency",
     "period_start",
@@ -48,11 +54,6 @@ def decimal_amount(cents: int) -> str:
     return f"{sign}{whole}.{part:02d}"
 
 
-def hours(minutes: int) -> str:
-    """55 → '0.92': hours to the hundredth, rounded half up."""
-    return decimal_amount(divide_round_half_up(minutes * 100, 60))
-
-
 def _safe(value: object) -> str:
     """Keep a spreadsheet from running a cell as a formula (a name like '=HYPERLINK(...)')."""
     text = str(value)
@@ -72,17 +73,20 @@ def payroll_csv(batch: PayoutBatch) -> str:
         PAYROLL_COLUMNS,
         (
             [
-                _safe(line.employee_id),
-                _safe(line.payout.tutor.display_name),
-                _safe(line.payout.tutor.email),
-                hours(line.payout.minutes),
-                decimal_amount(line.payout.amount_cents),
-                line.payout.currency,
+                _safe(row.line.employee_id),
+                _safe(row.line.payout.tutor.display_name),
+                _safe(row.line.payout.tutor.email),
+                row.session_id or "",
+                row.what,
+                row.minutes,
+                decimal_amount(row.hourly_rate_cents),
+                decimal_amount(row.amount_cents),
+                row.line.payout.currency,
                 batch.week_start.isoformat(),
                 batch.week_end.isoformat(),
-                line.payout.pk,
+                row.line.payout.pk,
             ]
-            for line in batch_lines(batch)
+            for row in payroll_rows(batch)
         ),
     )
 

@@ -321,6 +321,84 @@ def batch_lines(batch: PayoutBatch) -> list[BatchLine]:
 
 
 @dataclass(frozen=True)
+class PayrollRow:
+    """One paid piece of a payroll line: a session's earning, or one side of a correction."""
+
+    line: BatchLine
+    session_id: int | None
+    what: str
+    minutes: int
+    hourly_rate_cents: int
+    amount_cents: int
+
+
+def payroll_rows(batch: PayoutBatch) -> list[PayrollRow]:
+    """Each payout of the batch as the sessions it pays, so that each row's minutes × rate is
+    its amount. A failed payout returned to the balance and paid again is shown as what it
+    paid in the first place."""
+    rows: list[PayrollRow] = []
+    for line in batch_lines(batch):
+        rows.extend(
+            PayrollRow(line, session_id, what, minutes, rate, amount)
+            for session_id, what, minutes, rate, amount in _paid_pieces(line.payout)
+        )
+    return rows
+
+
+def _paid_pieces(payout: Payout) -> list[tuple[int | None, str, int, int, int]]:
+    items = payout.items.select_related(
+        "transfer__completion",
+        "transfer__correction",
+        "transfer__payout_event__payout",
+    ).order_by("transfer__created_at", "id")
+    pieces: list[tuple[int | None, str, int, int, int]] = []
+    for item in items:
+        transfer = item.transfer
+        completion = _related(transfer, "completion")
+        correction = _related(transfer, "correction")
+        event = _related(transfer, "payout_event")
+        if completion is not None:
+            pieces.append(
+                (
+                    transfer.session_id,
+                    "earning",
+                    completion.minutes,
+                    completion.hourly_rate_cents,
+                    transfer.amount_cents,
+                )
+            )
+        elif correction is not None:
+            rate = correction.hourly_rate_cents
+            pieces.append(
+                (
+                    transfer.session_id,
+                    "correction: taken back",
+                    -correction.minutes_before,
+                    rate,
+                    -correction.amount_before_cents,
+                )
+            )
+            if correction.minutes_after:
+                pieces.append(
+                    (
+                        transfer.session_id,
+                        "correction: paid as corrected",
+                        correction.minutes_after,
+                        rate,
+                        correction.amount_after_cents,
+                    )
+                )
+        elif event is not None:
+            pieces.extend(
+                (session_id, f"{what} (returned payout {event.payout_id})", m, rate, amount)
+                for session_id, what, m, rate, amount in _paid_pieces(event.payout)
+            )
+        else:  # not a kind a payout gathers today; kept so that the total stays whole
+            pieces.append((transfer.session_id, transfer.kind, item.minutes, 0, item.amount_cents))
+    return pieces
+
+
+@dataclass(frozen=True)
 class TutorYear:
     tutor: User
     employee_id: str

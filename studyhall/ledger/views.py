@@ -22,8 +22,13 @@ from studyhall.ledger.payouts import (
     mark_batch_paid,
     week_label,
 )
+from studyhall.ledger.providers.stripe_connect import (
+    ADMIN_NOT_CONFIGURED,
+    TUTOR_NOT_CONFIGURED,
+    stripe_configured,
+)
 from studyhall.ledger.weeks import last_finished_week
-from studyhall.orgs.models import Organization, Role
+from studyhall.orgs.models import Organization, PayoutProvider, Role
 from studyhall.orgs.selectors import roles_of
 from studyhall.web.params import date_param
 from studyhall.web.viewer import viewer_of
@@ -73,6 +78,8 @@ def payout_settings(request: HttpRequest) -> HttpResponse:
             "next": selectors.next_payouts(user),
             "payouts": list(selectors.payouts_of(user)[:12]),
             "connected": ConnectedAccount.objects.filter(user=user).first(),
+            "stripe_ready": stripe_configured(),
+            "stripe_missing": TUTOR_NOT_CONFIGURED,
         },
     )
 
@@ -177,6 +184,11 @@ def admin_org(request: HttpRequest, org_id: int) -> HttpResponse:
                 organization=organization, week_start=week
             ).exists(),
             "year": timezone.now().astimezone(organization.zone).year,
+            "stripe_missing": (
+                ADMIN_NOT_CONFIGURED
+                if organization.payout_provider == PayoutProvider.STRIPE and not stripe_configured()
+                else ""
+            ),
         },
     )
 

@@ -89,12 +89,16 @@ class ReminderKind(models.TextChoices):
     LOG_4H_LEFT = "log_4h_left", "Log it: 4 hours left"
 
 
+LOG_REMINDER_KINDS = (ReminderKind.LOG_AT_END, ReminderKind.LOG_24H_LEFT, ReminderKind.LOG_4H_LEFT)
+
+
 class SentReminder(models.Model):
     """A reminder that went out. The unique constraint is what makes the reminder job
     idempotent: a second run (or a second worker) cannot claim the same reminder again.
 
     `for_moment` is the start (or logging deadline) the reminder was about, so a session
-    moved to a new time gets its reminders again for the new time."""
+    moved to a new time gets its reminders again for the new time. "Log your session"
+    reminders go out once each per session, whatever happens to the deadline afterwards."""
 
     session = models.ForeignKey(
         "tutoring.Session", on_delete=models.CASCADE, related_name="sent_reminders"
@@ -108,6 +112,11 @@ class SentReminder(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "user", "kind", "for_moment"], name="one_reminder_each"
+            ),
+            models.UniqueConstraint(
+                fields=["session", "user", "kind"],
+                condition=models.Q(kind__in=LOG_REMINDER_KINDS),
+                name="one_log_reminder_of_each_kind",
             ),
             models.CheckConstraint(
                 condition=models.Q(kind__in=ReminderKind.values), name="sent_reminder_kind_valid"

@@ -22,7 +22,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from studyhall.accounts.models import User
-from studyhall.notifications.models import Kind, ReminderKind, SentReminder
+from studyhall.notifications.models import (
+    LOG_REMINDER_KINDS,
+    Kind,
+    ReminderKind,
+    SentReminder,
+)
 from studyhall.notifications.services import Message, record, send_emails
 from studyhall.tutoring import lifecycle, selectors
 from studyhall.tutoring.models import ON_SESSION, ParticipantState, Session, Status
@@ -102,6 +107,8 @@ def send_due_reminders(*, now: datetime | None = None) -> int:
         )
     )
     for session in to_log:
+        if session.status == Status.IN_PROGRESS:
+            continue  # still in the call: it has not ended yet
         due = due_for_logging(session, now)
         if due is not None and not hasattr(session, "completion"):
             reminded += _send(session, session.tutor, due, now)
@@ -120,9 +127,15 @@ def _send(session: Session, person: User, due: Due, now: datetime) -> int:
     kind = Kind.LOG_REMINDER if due.kind.startswith("log_") else Kind.REMINDER
     link = session_link(session.pk)
     with transaction.atomic():
-        _, claimed = SentReminder.objects.get_or_create(
-            session=session, user=person, kind=due.kind, for_moment=due.moment
-        )
+        if due.kind in LOG_REMINDER_KINDS:
+            # Once each, even if a call ending later moved the deadline after it was sent.
+            _, claimed = SentReminder.objects.get_or_create(
+                session=session, user=person, kind=due.kind, defaults={"for_moment": due.moment}
+            )
+        else:
+            _, claimed = SentReminder.objects.get_or_create(
+                session=session, user=person, kind=due.kind, for_moment=due.moment
+            )
         if not claimed:
             return 0
         record([message], kind=kind, event=due.kind, session_id=session.pk, link=link)

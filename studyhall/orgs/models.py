@@ -41,6 +41,11 @@ class Organization(models.Model):
     grace_hours = models.PositiveIntegerField(
         default=72, help_text="Hours after a session ends during which its tutor can log it."
     )
+    classroom_closes_minutes = models.PositiveSmallIntegerField(
+        default=90,
+        help_text="Minutes after a session's scheduled end until its online classroom closes; "
+        "a call can no longer move the logging deadline after that.",
+    )
     min_recap_chars = models.PositiveIntegerField(
         default=150, help_text="Characters the three recap answers must hold together."
     )
@@ -125,6 +130,10 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=models.Q(grace_hours__gte=1, grace_hours__lte=24 * 30),
                 name="org_grace_hours_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(classroom_closes_minutes__lte=24 * 60),
+                name="org_classroom_closes_within_a_day",
             ),
             models.CheckConstraint(
                 condition=models.Q(max_group_size__gte=1, max_group_size__lte=50),

@@ -68,7 +68,7 @@ class PlaceFields(WhenForm):
         label="Where", choices=Mode.choices, initial=Mode.ONLINE, widget=forms.RadioSelect
     )
     location = forms.CharField(
-        label="Place (in person)",
+        label="Place",
         required=False,
         max_length=LOCATION_MAX_CHARS,
         help_text="A room or a building, for an in-person session.",
@@ -96,6 +96,7 @@ class InviteForm(PlaceFields):
         field = self.fields["students"]
         assert isinstance(field, forms.TypedMultipleChoiceField)
         field.choices = [(s.pk, s.display_name) for s in students]
+        self.fields["notes"].help_text = "What you plan to cover; your students see it."
         self.order_fields(["students"])
 
 

@@ -31,6 +31,7 @@ from studyhall.tutoring.booking_forms import (
 from studyhall.tutoring.limit_rules import day_label, spoken_minutes, week_phrase
 from studyhall.tutoring.models import ON_SESSION, Status
 from studyhall.tutoring.services import limits, missed, rescheduling, scheduling
+from studyhall.tutoring.text import when
 from studyhall.web.actions import act_and_redirect
 from studyhall.web.params import int_param
 from studyhall.web.refusals import refusals_as_pages
@@ -104,8 +105,9 @@ def _allowance_context(
     minutes: int | None,
     exclude_session_id: int | None = None,
 ) -> dict[str, Any]:
+    past = _after_the_fact_note(start, minutes, course=course, viewer=viewer)
     if start is None or not students:
-        return {"allowance_lines": [], "allowance_missing": True}
+        return {"allowance_lines": [], "allowance_missing": True, "after_the_fact_note": past}
     left = limits.allowance(
         organization=course.organization,
         course=course,
@@ -115,7 +117,26 @@ def _allowance_context(
         exclude_session_id=exclude_session_id,
     )
     lines = allowance_lines(left, minutes=minutes, viewer=viewer, now=timezone.now())
-    return {"allowance_lines": lines, "allowance_fits": all(line.ok for line in lines)}
+    return {
+        "allowance_lines": lines,
+        "allowance_fits": all(line.ok for line in lines),
+        "after_the_fact_note": past,
+    }
+
+
+def _after_the_fact_note(
+    start: datetime | None, minutes: int | None, *, course: Course, viewer: User
+) -> str:
+    """Said while the form is filled in, before anyone books a session that already began."""
+    if start is None or start >= timezone.now():
+        return ""
+    organization = course.organization
+    accept_by = start + timedelta(minutes=minutes or 60, hours=organization.grace_hours)
+    return (
+        "This start is in the past, so the session will be marked “recorded after the fact” "
+        f"and listed for {organization.name}'s admins. It still has to be accepted before its "
+        f"grace period ends {when(accept_by, viewer.zone)}, or it becomes Missed."
+    )
 
 
 def _start_from(data: Any, zone: Any) -> datetime | None:

@@ -73,6 +73,7 @@ def completion_refusal(
         scheduled_end=session.scheduled_end,
         call_ended_at=session.call_ended_at,
         grace_hours=session.organization.grace_hours,
+        classroom_closes_at=session.classroom_closes_at,
     )
     # A support agent logging on the tutor's behalf is not bound by the grace period.
     if now > deadline and is_tutor:

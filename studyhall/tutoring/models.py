@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 
+from studyhall.tutoring import rules
 from studyhall.tutoring.rules import DURATION_CHOICES
 
 
@@ -48,7 +49,13 @@ class Session(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Set by the online classroom: when the call first began and when its last person left.
+    # Booked with a start already in the past: shown as such everywhere, and listed for the
+    # org admin (a session nobody saw being arranged deserves a second look).
+    recorded_after_the_fact = models.BooleanField(
+        default=False, help_text="Booked after its start had already passed."
+    )
+    # Set by the online classroom: when the tutor and a student were first in the call together,
+    # and when they last parted (someone alone in the classroom is not a call).
     call_started_at = models.DateTimeField(null=True, blank=True)
     call_ended_at = models.DateTimeField(null=True, blank=True)
     canceled_by = models.ForeignKey(
@@ -77,7 +84,14 @@ class Session(models.Model):
                 name="in_person_session_has_location",
             ),
         ]
-        indexes = [models.Index(fields=["tutor", "scheduled_start"])]
+        indexes = [
+            models.Index(fields=["tutor", "scheduled_start"]),
+            models.Index(
+                fields=["organization", "scheduled_start"],
+                condition=models.Q(recorded_after_the_fact=True),
+                name="session_after_the_fact_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.course.code} with {self.tutor} at {self.scheduled_start:%Y-%m-%d %H:%M}"
@@ -85,6 +99,13 @@ class Session(models.Model):
     @property
     def scheduled_end(self) -> datetime:
         return self.scheduled_start + timedelta(minutes=self.planned_minutes)
+
+    @property
+    def classroom_closes_at(self) -> datetime:
+        return rules.classroom_closes_at(
+            scheduled_end=self.scheduled_end,
+            closes_minutes=self.organization.classroom_closes_minutes,
+        )
 
     @property
     def is_online(self) -> bool:

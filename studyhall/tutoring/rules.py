@@ -117,13 +117,27 @@ def completable_from(*, scheduled_start: datetime, call_started_at: datetime | N
     return scheduled_start
 
 
+def classroom_closes_at(*, scheduled_end: datetime, closes_minutes: int) -> datetime:
+    """When the online classroom stops admitting anyone: `closes_minutes` after the scheduled
+    end (policy: 90)."""
+    return scheduled_end + timedelta(minutes=closes_minutes)
+
+
 def completion_deadline(
-    *, scheduled_end: datetime, call_ended_at: datetime | None, grace_hours: int
+    *,
+    scheduled_end: datetime,
+    call_ended_at: datetime | None,
+    grace_hours: int,
+    classroom_closes_at: datetime,
 ) -> datetime:
-    """Rule 8: grace hours after the later of the scheduled end and the call's end."""
+    """Rule 8: grace hours after the later of the scheduled end and the call's end.
+
+    The call counts only up to the classroom's closing time, so once the classroom has closed
+    the deadline is fixed: nothing anyone does afterwards can move it.
+    """
     ended = scheduled_end
     if call_ended_at is not None and call_ended_at > ended:
-        ended = call_ended_at
+        ended = min(call_ended_at, max(classroom_closes_at, scheduled_end))
     return ended + timedelta(hours=grace_hours)
 
 

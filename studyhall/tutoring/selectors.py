@@ -47,6 +47,7 @@ def deadline_of(session: Session) -> datetime:
         scheduled_end=session.scheduled_end,
         call_ended_at=session.call_ended_at,
         grace_hours=session.organization.grace_hours,
+        classroom_closes_at=session.classroom_closes_at,
     )
 
 

@@ -79,6 +79,7 @@ def test_the_list_shows_the_callers_sessions_newest_first(cast: Cast, api_as: Ap
         ],
         # 72 hours after the scheduled end (15:00 + 60 min).
         "completion_deadline": "2031-03-07T16:00:00Z",
+        "recorded_after_the_fact": False,
         "notes": "",
         "cancel_reason": "",
         "logged_minutes": None,

@@ -557,7 +557,8 @@ async def test_a_dropped_socket_keeps_its_seat_until_the_presence_timeout(
         cast.student.pk,
         clock,
     )
-    assert await db_state(online) == (Status.STARTING, clock, None)
+    # The call (the tutor and Maya together) ended then, too.
+    assert await db_state(online) == (Status.STARTING, clock, clock)
     await tutor.disconnect()
 
 
@@ -636,21 +637,23 @@ async def test_the_status_follows_who_is_in_the_call(
     )
     assert await db_state(session) == (settles_to, None, None)
     # Steps shorter than the presence timeout: nobody here misses a heartbeat.
-    started = clock + timedelta(seconds=10)
-    with time_machine.travel(started, tick=False):
+    with time_machine.travel(clock + timedelta(seconds=10), tick=False):
         tutor, _ = await enter(session, cast.tutor, TUTOR_PEER)
-    assert await db_state(session) == (Status.STARTING, started, None)
-    with time_machine.travel(clock + timedelta(seconds=20), tick=False):
+    # The tutor alone is not a call: it has neither started nor ended.
+    assert await db_state(session) == (Status.STARTING, None, None)
+    started = clock + timedelta(seconds=20)
+    with time_machine.travel(started, tick=False):
         maya, _ = await enter(session, cast.student, MAYA_PEER)
         await roster_of(tutor)
     assert await db_state(session) == (Status.IN_PROGRESS, started, None)
-    with time_machine.travel(clock + timedelta(seconds=30), tick=False):
+    ended = clock + timedelta(seconds=30)
+    with time_machine.travel(ended, tick=False):
         await maya.disconnect(code=1000)
         await roster_of(tutor)
-    assert await db_state(session) == (Status.STARTING, started, None)
-    ended = clock + timedelta(seconds=40)
-    with time_machine.travel(ended, tick=False):
+    assert await db_state(session) == (Status.STARTING, started, ended)
+    with time_machine.travel(clock + timedelta(seconds=40), tick=False):
         await tutor.disconnect(code=1000)
+    # The tutor staying on alone afterwards does not lengthen the call.
     assert await db_state(session) == (settles_to, started, ended)
     presence = await sync_to_async(services.present_user_ids)(session.pk)
     assert presence == set()

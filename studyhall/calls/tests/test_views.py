@@ -247,14 +247,17 @@ def test_join_button_shows_exactly_while_the_classroom_is_open(client: Client, c
             )
         with time_machine.travel(start - timedelta(minutes=15), tick=False):
             assert join_link in entry_of(client, session)
-        # Open until the grace period ends: 72 hours after the scheduled end.
-        deadline = start + timedelta(minutes=60, hours=72)
-        with time_machine.travel(deadline, tick=False):
+        # Open until 90 minutes after the scheduled end (policy), not until logging closes.
+        closes = start + timedelta(minutes=60 + 90)
+        with time_machine.travel(closes, tick=False):
             assert join_link in entry_of(client, session)
-        with time_machine.travel(deadline + timedelta(seconds=1), tick=False):
+        with time_machine.travel(closes + timedelta(seconds=1), tick=False):
             entry = entry_of(client, session)
             assert "Join online classroom" not in entry
-            assert "This session&#x27;s classroom has closed." in entry
+            assert (
+                "This session&#x27;s classroom closed on Thu, Nov 20 at 1:30 PM EST, "
+                "90 minutes after the scheduled end." in entry
+            )
 
 
 def test_join_button_is_only_for_the_tutor_and_accepted_students(

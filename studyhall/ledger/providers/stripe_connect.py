@@ -47,6 +47,21 @@ class AccountState:
     disabled_reason: str = ""
 
 
+TUTOR_NOT_CONFIGURED = (
+    "Your program hasn't set up bank payouts yet. Your earnings stay in your Studyhall "
+    "balance and are paid once it has; nothing is lost in the meantime."
+)
+ADMIN_NOT_CONFIGURED = (
+    "This program pays tutors through Stripe, but Stripe isn't configured on this server "
+    "(STRIPE_SECRET_KEY is empty): tutors cannot connect a bank account and payouts cannot be "
+    "sent. Set the key, or switch the program to payroll."
+)
+
+
+def stripe_configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
 def client_from_settings() -> stripe.StripeClient:
     if not settings.STRIPE_SECRET_KEY:
         raise StripeNotConfigured(

@@ -167,20 +167,70 @@ def test_a_negative_balance_is_shown_as_such(client: Client, cast: Cast, complet
 def test_the_payroll_export_is_exact_and_stable(cast: Cast, complete: Complete) -> None:
     batch = batch_with_two_tutors(cast, complete)
     payouts = {p.tutor_id: p.pk for p in batch.payouts.all()}
+    items = batch.payouts.values_list(
+        "items__transfer__completion__minutes", "items__transfer__session"
+    )
+    sessions = dict(items)
 
     first = payroll_csv(batch)
 
+    otto, tess = payouts[cast.other_tutor.pk], payouts[cast.tutor.pk]
     assert first == (
-        "employee_id,name,email,hours,amount,currency,period_start,period_end,payout_id\r\n"
-        f",Otto Tutor,otto@example.test,1.50,22.50,USD,2025-03-03,2025-03-09,"
-        f"{payouts[cast.other_tutor.pk]}\r\n"
-        f"E-1001,Tess Tutor,tutor@example.test,1.42,21.25,USD,2025-03-03,2025-03-09,"
-        f"{payouts[cast.tutor.pk]}\r\n"
+        "employee_id,name,email,session_id,what,minutes,hourly_rate,amount,currency,"
+        "period_start,period_end,payout_id\r\n"
+        f",Otto Tutor,otto@example.test,{sessions[90]},earning,90,15.00,22.50,USD,"
+        f"2025-03-03,2025-03-09,{otto}\r\n"
+        f"E-1001,Tess Tutor,tutor@example.test,{sessions[55]},earning,55,15.00,13.75,USD,"
+        f"2025-03-03,2025-03-09,{tess}\r\n"
+        f"E-1001,Tess Tutor,tutor@example.test,{sessions[30]},earning,30,15.00,7.50,USD,"
+        f"2025-03-03,2025-03-09,{tess}\r\n"
     )
     # Later earnings and states do not change the batch's file.
     complete(datetime(2025, 3, 11, 15, 0, tzinfo=NY), minutes=30)
     fail_payout(payout_id=payouts[cast.tutor.pk], actor=cast.admin, reason="x")
     assert payroll_csv(batch) == first
+
+
+def test_payroll_rows_multiply_out_to_the_cent_and_add_up_to_the_batch(
+    cast: Cast, complete: Complete
+) -> None:
+    """At $17.99 an hour, 25 minutes is $7.50 (7.4958 rounded) and 50 minutes $14.99: a row per
+    payout of 50 minutes would not multiply out to the $15.00 paid, a row per session does. A
+    correction from 55 to 40 minutes is the old log taken back and the new one paid."""
+    payroll(cast)
+    cast.org.default_hourly_rate_cents = 1799
+    cast.org.save()
+    complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=25)
+    complete(datetime(2025, 3, 5, 15, 0, tzinfo=NY), minutes=25)
+    corrected = complete(datetime(2025, 3, 6, 15, 0, tzinfo=NY), minutes=55)
+    with time_machine.travel(datetime(2025, 3, 7, 12, 0, tzinfo=UTC), tick=False):
+        adjust_completion_minutes(
+            session_id=corrected.pk,
+            actor=cast.agent,
+            minutes=40,
+            reason="The session ended early.",
+            idempotency_key="fix-1",
+        )
+    batch = build_batch(
+        organization_id=cast.org.pk, week_start=WEEK, actor=None, now=AFTER_WEEK
+    ).batch
+
+    lines = payroll_csv(batch).splitlines()[1:]
+    rows = [line.split(",") for line in lines]
+
+    assert [(r[4], r[5], r[6], r[7]) for r in rows] == [
+        ("earning", "25", "17.99", "7.50"),
+        ("earning", "25", "17.99", "7.50"),
+        ("earning", "55", "17.99", "16.49"),
+        ("correction: taken back", "-55", "17.99", "-16.49"),
+        ("correction: paid as corrected", "40", "17.99", "11.99"),
+    ]
+    for row in rows:
+        minutes, rate = int(row[5]), round(float(row[6]) * 100)
+        product = (abs(minutes) * rate * 2 + 60) // 120  # half up, to the cent
+        assert round(float(row[7]) * 100) == (product if minutes > 0 else -product)
+    total = sum(round(float(r[7]) * 100) for r in rows)
+    assert total == sum(batch.payouts.values_list("amount_cents", flat=True)) == 2699
 
 
 def test_an_admin_downloads_and_marks_a_batch_paid(

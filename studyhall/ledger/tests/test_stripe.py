@@ -137,9 +137,38 @@ def test_a_payroll_tutor_has_nothing_to_connect(cast: Cast, fake: FakeStripe, cl
 def test_without_stripe_configured_the_tutor_is_told(cast: Cast, client: Client, settings):
     settings.STRIPE_SECRET_KEY = ""
     client.force_login(cast.tutor)
+    told = (
+        "Your program hasn&#x27;t set up bank payouts yet. Your earnings stay in your Studyhall "
+        "balance and are paid once it has; nothing is lost in the meantime."
+    )
+    page = client.get("/earnings/settings/").content.decode()
+    assert told in page
+    assert "Connect bank account" not in page
+    assert "STRIPE_SECRET_KEY" not in page
+    # A stale form (or a typed address) gets the same words, never the server's setting.
     page = client.post("/earnings/settings/stripe/connect/", follow=True).content.decode()
-    assert "Stripe payouts are not set up on this server" in page
+    assert told in page
+    assert "STRIPE_SECRET_KEY" not in page
     assert ConnectedAccount.objects.count() == 0
+
+
+def test_without_stripe_configured_the_org_admin_is_warned(
+    cast: Cast, client: Client, settings
+) -> None:
+    settings.STRIPE_SECRET_KEY = ""
+    client.force_login(cast.admin)
+    warning = (
+        "This program pays tutors through Stripe, but Stripe isn&#x27;t configured on this "
+        "server (STRIPE_SECRET_KEY is empty)"
+    )
+    assert warning in client.get(f"/earnings/admin/{cast.org.pk}/").content.decode()
+    cast.org.payout_provider = "payroll"
+    cast.org.save()
+    assert warning not in client.get(f"/earnings/admin/{cast.org.pk}/").content.decode()
+    settings.STRIPE_SECRET_KEY = "sk_test_x"
+    cast.org.payout_provider = "stripe"
+    cast.org.save()
+    assert warning not in client.get(f"/earnings/admin/{cast.org.pk}/").content.decode()
 
 
 # -- sending payouts -----------------------------------------------------------------------

@@ -248,9 +248,10 @@ def test_a_short_grace_period_skips_reminders_that_would_come_before_the_end(
 
 def test_a_call_that_ran_late_moves_the_log_reminders(cast: Cast) -> None:
     session = booked(cast, status=Status.SCHEDULED)
-    Session.objects.filter(pk=session.pk).update(call_ended_at=END + 2 * H)
-    assert run_at(END + H) == 0
-    assert run_at(END + 2 * H) == 1
+    late = END + timedelta(minutes=80)
+    Session.objects.filter(pk=session.pk).update(call_ended_at=late)
+    assert run_at(late - timedelta(seconds=1)) == 0
+    assert run_at(late) == 1
 
 
 # -- through the scheduler and the worker -----------------------------------------------------

@@ -17,24 +17,28 @@ def follow_call(
 ) -> None:
     """Bring a locked session's status and call times in line with who is in the call.
 
-    `emptied_at` is when the last person left (for a connection that timed out, its last
-    heartbeat), used as the call's end when nobody remains.
+    The call is the time the tutor and at least one accepted student are in together; someone
+    alone in the classroom is not a call and moves neither its start nor its end. `emptied_at`
+    is when the person whose leaving changed things left (for a connection that timed out, its
+    last heartbeat), used as the call's end when the tutor and students part.
     """
     if session.status not in FOLLOWS_CALL:
         return
     states = dict(session.participants.values_list("user_id", "state"))
     accepted = {uid for uid, state in states.items() if state == ParticipantState.ACCEPTED}
+    together = session.tutor_id in present_user_ids and bool(present_user_ids & accepted)
     fields = set()
-    if present_user_ids:
-        if session.call_started_at is None:
-            session.call_started_at = now
-            fields.add("call_started_at")
-        together = session.tutor_id in present_user_ids and bool(present_user_ids & accepted)
-        target = Status.IN_PROGRESS if together else Status.STARTING
+    if together and session.call_started_at is None:
+        session.call_started_at = now
+        fields.add("call_started_at")
+    if session.status == Status.IN_PROGRESS and not together:
+        session.call_ended_at = emptied_at
+        fields.add("call_ended_at")
+    if together:
+        target = Status.IN_PROGRESS
+    elif present_user_ids:
+        target = Status.STARTING
     else:
-        if session.status in (Status.STARTING, Status.IN_PROGRESS):
-            session.call_ended_at = emptied_at
-            fields.add("call_ended_at")
         pending = ParticipantState.INVITED in states.values()
         target = Status.INVITED if pending else Status.SCHEDULED
     previous = session.status

@@ -54,13 +54,13 @@ def missed_reason(session: Session, *, now: datetime) -> str | None:
         scheduled_end=session.scheduled_end,
         call_ended_at=session.call_ended_at,
         grace_hours=session.organization.grace_hours,
+        classroom_closes_at=session.classroom_closes_at,
     )
     if session.status == Status.REQUESTED:
         return REQUEST_UNANSWERED if now >= deadline else None
     if session.participants.filter(state=ParticipantState.ACCEPTED).exists():
         return None
-    recorded_after_the_fact = session.created_at >= session.scheduled_start
-    due = deadline if recorded_after_the_fact else session.scheduled_start
+    due = deadline if session.recorded_after_the_fact else session.scheduled_start
     return NO_STUDENT_ACCEPTED if now >= due else None
 
 

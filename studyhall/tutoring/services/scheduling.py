@@ -30,7 +30,7 @@ from studyhall.tutoring.models import (
     Session,
     Status,
 )
-from studyhall.tutoring.rules import check_duration, completable_from
+from studyhall.tutoring.rules import check_duration, completable_from, completion_deadline
 from studyhall.tutoring.services import proposals
 from studyhall.tutoring.services.limits import check_booking_limits, lock_people
 from studyhall.tutoring.services.notify import after_commit_session_event
@@ -59,7 +59,8 @@ def create_session(
     """A tutor invites students (`student_ids`), or a student requests a tutor (`tutor_id`).
 
     The start may lie up to the organization's grace period in the past, so an in-person
-    session can be recorded after the fact; its students still have to accept it.
+    session can be recorded after the fact: it is marked so, and its students still have to
+    accept it before its grace period ends.
     """
     with transaction.atomic():
         organization = Organization.objects.filter(pk=organization_id).first()
@@ -123,6 +124,7 @@ def create_session(
             status=status,
             origin=origin,
             created_by=actor,
+            recorded_after_the_fact=scheduled_start < timezone.now(),
         )
         now = timezone.now()
         Participant.objects.bulk_create(
@@ -146,6 +148,7 @@ def create_session(
             scheduled_start=scheduled_start.isoformat(),
             planned_minutes=planned,
             mode=mode,
+            recorded_after_the_fact=session.recorded_after_the_fact,
         )
         after_commit_session_event(
             session_id=session.pk,
@@ -182,6 +185,7 @@ def accept_session(*, session_id: int, actor: User) -> Session:
                     "this session.",
                     code="invalid_transition",
                 )
+            _refuse_after_the_grace_period(session, actor)
             _check_limits_again(session, students=[actor], actor=actor)
             _answer(participant, ParticipantState.ACCEPTED)
             _settle_status(session, actor=actor)
@@ -341,6 +345,23 @@ def remove_participant(*, session_id: int, actor: User, user_id: int) -> Session
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _refuse_after_the_grace_period(session: Session, actor: User) -> None:
+    """Accepting is agreeing that the session happens (or happened); once logging has closed
+    there is nothing left to agree to."""
+    deadline = completion_deadline(
+        scheduled_end=session.scheduled_end,
+        call_ended_at=session.call_ended_at,
+        grace_hours=session.organization.grace_hours,
+        classroom_closes_at=session.classroom_closes_at,
+    )
+    if timezone.now() > deadline:
+        raise Conflict(
+            "This invitation can no longer be accepted: the session's grace period ended "
+            f"{when(deadline, actor.zone)}, so it cannot be logged.",
+            code="acceptance_closed",
+        )
 
 
 def _locked(actor: User, session_id: int) -> Session:

@@ -14,6 +14,7 @@ from studyhall.tutoring.rules import (
     Recap,
     check_duration,
     check_recap,
+    classroom_closes_at,
     completable_from,
     completion_deadline,
     describe_span,
@@ -273,30 +274,40 @@ def test_a_later_call_start_does_not_delay_completion() -> None:
     assert completable_from(scheduled_start=T0, call_started_at=late) == T0
 
 
+def deadline(end: datetime, call_end: datetime | None, *, grace: int = 72) -> datetime:
+    return completion_deadline(
+        scheduled_end=end,
+        call_ended_at=call_end,
+        grace_hours=grace,
+        classroom_closes_at=classroom_closes_at(scheduled_end=end, closes_minutes=90),
+    )
+
+
 def test_completion_deadline_is_grace_hours_after_the_scheduled_end() -> None:
     end = T0 + timedelta(minutes=60)
-    assert completion_deadline(scheduled_end=end, call_ended_at=None, grace_hours=72) == (
-        end + timedelta(hours=72)
-    )
-    assert completion_deadline(scheduled_end=end, call_ended_at=None, grace_hours=24) == (
-        end + timedelta(hours=24)
-    )
+    assert deadline(end, None) == end + timedelta(hours=72)
+    assert deadline(end, None, grace=24) == end + timedelta(hours=24)
 
 
 def test_a_later_call_end_extends_the_deadline() -> None:
     end = T0 + timedelta(minutes=60)
     call_end = end + timedelta(minutes=25)
-    assert completion_deadline(scheduled_end=end, call_ended_at=call_end, grace_hours=72) == (
-        call_end + timedelta(hours=72)
-    )
+    assert deadline(end, call_end) == call_end + timedelta(hours=72)
 
 
 def test_an_earlier_call_end_does_not_shorten_the_deadline() -> None:
     end = T0 + timedelta(minutes=60)
     call_end = end - timedelta(minutes=25)
-    assert completion_deadline(scheduled_end=end, call_ended_at=call_end, grace_hours=72) == (
-        end + timedelta(hours=72)
-    )
+    assert deadline(end, call_end) == end + timedelta(hours=72)
+
+
+def test_a_call_counts_only_until_the_classroom_closes() -> None:
+    end = T0 + timedelta(minutes=60)
+    closes = end + timedelta(minutes=90)
+    assert classroom_closes_at(scheduled_end=end, closes_minutes=90) == closes
+    assert deadline(end, closes) == closes + timedelta(hours=72)
+    assert deadline(end, closes + timedelta(seconds=1)) == closes + timedelta(hours=72)
+    assert deadline(end, closes + timedelta(days=2)) == closes + timedelta(hours=72)
 
 
 @pytest.mark.parametrize(
