@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "studyhall.accounts.middleware.UserTimezoneMiddleware",
+    "studyhall.web.errors.FriendlyErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -158,6 +159,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # Where people reach this Studyhall: links in emails (sent from the worker, with no request
 # to take the address from) start with it.
 STUDYHALL_BASE_URL = http_base_url("STUDYHALL_BASE_URL") or "http://localhost:8000"
+# With DEBUG on, Studyhall still shows its own 404/403/500 pages unless this is set.
+STUDYHALL_TECHNICAL_ERRORS = env_bool("STUDYHALL_TECHNICAL_ERRORS", False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

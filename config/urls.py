@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 
 from studyhall.accounts.throttle import too_many_requests_page
 from studyhall.api.v1 import api as api_v1
@@ -19,7 +21,12 @@ def _operators_only(request: HttpRequest) -> bool:
 
 admin.site.has_permission = _operators_only  # type: ignore[method-assign]
 
+handler403 = "studyhall.web.errors.permission_denied"
+handler404 = "studyhall.web.errors.page_not_found"
+handler500 = "studyhall.web.errors.server_error"
+
 urlpatterns = [
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("", console_home.landing, name="landing"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

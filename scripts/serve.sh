@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-8000}
+# Links in emails (sent by the worker) must point at this server, whatever port it is on.
+export STUDYHALL_BASE_URL=${STUDYHALL_BASE_URL:-http://127.0.0.1:$PORT}
 PY=.venv/bin/python
 
 $PY manage.py db_worker --queue-name default &
