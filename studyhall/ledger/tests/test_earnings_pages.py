@@ -4,6 +4,7 @@ summary; Earnings & payouts settings; and the org admin's batches with the payro
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -113,7 +114,10 @@ def test_the_yearly_summary_flags_600_dollars(client: Client, cast: Cast, comple
     assert "$600.00 or more: expect a 1099-NEC" in summary
 
 
-def test_settings_show_the_next_payout(client: Client, cast: Cast, complete: Complete) -> None:
+def test_settings_show_the_next_payout(
+    client: Client, cast: Cast, complete: Complete, settings: Any
+) -> None:
+    settings.STRIPE_SECRET_KEY = "sk_test_configured"
     complete(datetime(2025, 3, 4, 15, 0, tzinfo=NY), minutes=55)
     build_batch(organization_id=cast.org.pk, week_start=WEEK, actor=None, now=AFTER_WEEK)
     complete(datetime(2025, 3, 11, 15, 0, tzinfo=NY), minutes=30)

@@ -115,6 +115,7 @@ def test_a_tutor_invites_students(cast: Cast) -> None:
         "scheduled_start": start.isoformat(),
         "planned_minutes": 60,
         "mode": "in_person",
+        "recorded_after_the_fact": False,
     }
 
 
