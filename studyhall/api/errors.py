@@ -7,7 +7,6 @@ Nothing a client sends should ever produce a 500 or a traceback.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,13 +19,10 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from studyhall.core.database import is_pool_exhausted
 from studyhall.core.errors import DomainError
 from studyhall.core.middleware import busy_response
+from studyhall.web.problems import problem as web_problem
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://studyhall.dev/problems/"
-# Keys a DomainError's extra data may not overwrite.
-RESERVED_KEYS = frozenset({"type", "title", "status", "detail", "code", "instance"})
 MAX_REPORTED_ERRORS = 20
 # Pydantic's wording for these names internal classes; a client only needs to know the shape.
 FRIENDLIER_MESSAGES = {
@@ -35,18 +31,6 @@ FRIENDLIER_MESSAGES = {
     "dict_type": "Input should be a JSON object",
 }
 
-TITLES = {
-    400: "Bad request",
-    401: "Authentication required",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflicts with the current state",
-    413: "Request body too large",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Internal server error",
-}
 CODES_BY_STATUS = {
     400: "bad_request",
     401: "not_authenticated",
@@ -87,19 +71,7 @@ class NotAuthenticated(DomainError):
 def problem(
     *, status: int, code: str, detail: str, title: str | None = None, **extra: Any
 ) -> HttpResponse:
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + code,
-        "title": title or TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    body.update({k: v for k, v in extra.items() if k not in RESERVED_KEYS and v is not None})
-    response = HttpResponse(
-        json.dumps(body, ensure_ascii=False, default=str),
-        status=status,
-        content_type=PROBLEM_CONTENT_TYPE,
-    )
+    response = web_problem(status=status, code=code, detail=detail, title=title, **extra)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="studyhall"'
     if status == 429 and isinstance(extra.get("retry_after"), int):

@@ -7,7 +7,7 @@ and lets the session's status follow (see tutoring.services.classroom.follow_cal
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -241,9 +241,10 @@ def complete_from_call(
     *,
     session_id: int,
     actor: User,
-    minutes: object,
+    minutes: int | None,
     recap: Mapping[str, object],
     idempotency_key: str | None,
+    no_show_user_ids: Collection[int] = (),
 ) -> CompletionResult:
     """ "Log time & leave call": the tutor completes the session from inside the call, which
     then ends for everyone still in it — in the completion's own transaction, with everyone
@@ -262,6 +263,7 @@ def complete_from_call(
             recap=recap,
             idempotency_key=idempotency_key,
             ending_call=True,
+            no_show_user_ids=no_show_user_ids,
         )
         if not result.replayed:
             end_call(session_id=session.pk)

@@ -23,8 +23,9 @@ from studyhall.core.errors import DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
+from studyhall.tutoring.forms import CompletionForm, recap_count_text
 from studyhall.tutoring.models import ParticipantState, Session
-from studyhall.tutoring.rules import DURATION_OPTIONS, RECAP_ANSWER_MAX_CHARS, RECAP_PROMPTS
+from studyhall.web.problems import domain_problem, problem
 from studyhall.web.viewer import viewer_of
 
 
@@ -63,6 +64,18 @@ def classroom(request: HttpRequest, pk: int) -> HttpResponse:
         "userId": viewer.pk,
         "expected": expected,
     }
+    minimum = session.organization.min_recap_chars
+    # The Complete Session form itself, so the pop-up asks and refuses as the page does.
+    form = None
+    if is_tutor:
+        form = CompletionForm.for_session(
+            session,
+            auto_id="log-%s",
+            initial={
+                "idempotency_key": uuid.uuid4().hex,
+                "minutes": suggestion.minutes if suggestion else "",
+            },
+        )
     return render(
         request,
         "calls/classroom.html",
@@ -71,13 +84,13 @@ def classroom(request: HttpRequest, pk: int) -> HttpResponse:
             "is_tutor": is_tutor,
             "config": config,
             "details_url": details_url,
-            "duration_options": DURATION_OPTIONS,
             "suggestion": suggestion,
-            "recap_prompts": RECAP_PROMPTS,
-            "recap_max_chars": RECAP_ANSWER_MAX_CHARS,
             "chat_max_chars": CHAT_MAX_CHARS,
-            "min_chars": session.organization.min_recap_chars,
-            "idempotency_key": uuid.uuid4().hex,
+            "min_chars": minimum,
+            "form": form,
+            "count_text": recap_count_text(0, minimum),
+            "measured_hint": suggestion.hint if suggestion else "",
+            "measured_hint_slot": True,
         },
     )
 
@@ -96,46 +109,67 @@ def suggestion(request: HttpRequest, pk: int) -> HttpResponse:
     """The measured time as of now, for the pop-up as it opens (the call has gone on since
     the page loaded)."""
     if not request.user.is_authenticated:
-        return _refusal("signed_out", "You have been signed out; sign in again.", 401)
+        return problem(
+            status=401, code="signed_out", detail="You have been signed out; sign in again."
+        )
     viewer = viewer_of(request)
     try:
         session = access_session(viewer, pk)
         if session.tutor_id != viewer.pk:
             raise Forbidden("Only the session's tutor sees the measured time here.")
     except DomainError as exc:
-        return _refusal(exc.code, exc.message, exc.http_status)
+        return domain_problem(exc)
     found = tutoring_selectors.time_suggestion(session)
     if found is None:
         return JsonResponse({"minutes": None, "hint": ""})
     return JsonResponse({"minutes": found.minutes, "hint": found.hint})
 
 
-# Which field of the pop-up a refusal is about, so the page can mark it.
-FIELD_OF_CODE = {"invalid_duration": ["minutes"]}
-
-
 @require_POST
 def complete(request: HttpRequest, pk: int) -> HttpResponse:
-    """The pop-up's submission: complete the session (every completion rule applies), then
-    end the call for everyone still in it. Answers JSON for the page's script."""
+    """The pop-up's submission: the Complete Session form, read as the page reads it, and the
+    one completion service, which then ends the call for everyone still in it. Refusals are
+    problem+json, as the API's are, plus the form fields to mark."""
     if not request.user.is_authenticated:
-        return _refusal(
-            "signed_out", "You have been signed out; sign in again, then log the session.", 401
+        return problem(
+            status=401,
+            code="signed_out",
+            detail="You have been signed out; sign in again, then log the session.",
         )
     viewer = viewer_of(request)
     details_url = reverse("tutoring:detail", kwargs={"pk": pk})
     try:
+        session = access_session(
+            viewer, pk, queryset=tutoring_selectors.with_details(Session.objects.all())
+        )
+    except DomainError as exc:
+        return domain_problem(exc)
+    form = CompletionForm.for_session(session, request.POST)
+    if not form.is_valid():
+        # Only Django's own checks (such as a NUL character) can fail here.
+        unreadable = "; ".join(
+            f"{form.fields[key].label}: {' '.join(map(str, errors))}"
+            for key, errors in form.errors.items()
+        )
+        return problem(
+            status=400,
+            code="invalid_input",
+            detail=f"Some answers could not be read. {unreadable}",
+            fields=list(form.errors),
+        )
+    try:
         result = complete_from_call(
-            session_id=pk,
+            session_id=session.pk,
             actor=viewer,
-            minutes=_minutes(request.POST.get("minutes", "")),
-            recap={key: request.POST.get(key, "") for key in RECAP_PROMPTS},
-            idempotency_key=request.POST.get("idempotency_key") or None,
+            minutes=form.cleaned_data["minutes"],
+            recap=form.recap(),
+            idempotency_key=form.cleaned_data["idempotency_key"] or None,
+            no_show_user_ids=form.cleaned_data.get("no_shows") or (),
         )
     except DomainError as exc:
         # Already completed (another tab, or Support): nothing left to do here but go look.
         redirect = details_url if exc.code == "already_completed" else None
-        return _refusal(exc.code, exc.message, exc.http_status, _fields(exc), redirect)
+        return domain_problem(exc, fields=form.refuse(exc), redirect=redirect)
 
     earning = result.completion.earning
     amount = format_cents(earning.amount_cents, earning.currency)
@@ -143,35 +177,3 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
     # Shown again on the session page, where the script takes the tutor next.
     messages.success(request, done)
     return JsonResponse({"redirect": details_url, "message": done})
-
-
-def _minutes(raw: str) -> int | str | None:
-    """A whole number when it looks like one; anything else goes to the service as sent,
-    which refuses it with `invalid_duration` (as the Complete Session form does)."""
-    if not raw:
-        return None
-    if raw.isascii() and raw.isdigit() and len(raw) <= 3:
-        return int(raw)
-    return raw
-
-
-def _fields(exc: DomainError) -> list[str]:
-    if exc.code in FIELD_OF_CODE:
-        return FIELD_OF_CODE[exc.code]
-    if exc.code == "recap_incomplete":
-        return [key for key in exc.extra.get("missing", []) if key in RECAP_PROMPTS]
-    named = exc.extra.get("field")
-    return [key for key, label in RECAP_PROMPTS.items() if named in (key, label)]
-
-
-def _refusal(
-    code: str,
-    message: str,
-    status: int,
-    fields: list[str] | None = None,
-    redirect: str | None = None,
-) -> JsonResponse:
-    body: dict[str, Any] = {"code": code, "message": message, "fields": fields or []}
-    if redirect:
-        body["redirect"] = redirect
-    return JsonResponse(body, status=status)

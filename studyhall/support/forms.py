@@ -10,31 +10,13 @@ from django import forms
 
 from studyhall.support.models import ProposalKind
 from studyhall.support.services.chat import MESSAGE_MAX_CHARS
+from studyhall.support.services.corrections import REASON_MAX_CHARS as CORRECTION_REASON_MAX_CHARS
 from studyhall.support.services.late_logging import DECLINE_REASON_MAX_CHARS, REASON_MAX_CHARS
-from studyhall.tutoring.rules import DURATION_OPTIONS, RECAP_ANSWER_MAX_CHARS, RECAP_PROMPTS
+from studyhall.tutoring.forms import DurationField
+from studyhall.tutoring.rules import RECAP_ANSWER_MAX_CHARS, RECAP_PROMPTS
 
 RECAP_FIELDS = tuple(RECAP_PROMPTS)
-CORRECTION_REASON_MAX_CHARS = 2000
-
-
-def _number_or_raw(raw: str) -> int | str | None:
-    """A whole number when it looks like one; anything else goes to the service as sent,
-    which refuses it with `invalid_duration`."""
-    if not raw:
-        return None
-    if raw.isascii() and raw.isdigit() and len(raw) <= 3:
-        return int(raw)
-    return raw
-
-
-def _duration_field(label: str, *, required: bool = True) -> forms.CharField:
-    attrs = {"required": True} if required else {}
-    return forms.CharField(
-        label=label,
-        required=False,
-        help_text="If the real time falls between two choices, round up.",
-        widget=forms.Select(choices=[("", "Choose…"), *DURATION_OPTIONS], attrs=attrs),
-    )
+# The limits are the services' own, so the page never lets through what they refuse.
 
 
 def _text_field(
@@ -64,7 +46,7 @@ class MessageForm(_LabelsWithoutColon):
 
 
 class LateLogForm(_LabelsWithoutColon):
-    minutes = _duration_field("Time spent")
+    minutes = DurationField()
     topics_covered = _text_field(
         RECAP_PROMPTS["topics_covered"],
         max_length=RECAP_ANSWER_MAX_CHARS,
@@ -87,9 +69,6 @@ class LateLogForm(_LabelsWithoutColon):
         attrs={"aria-describedby": "reason-hint"},
     )
 
-    def clean_minutes(self) -> int | str | None:
-        return _number_or_raw(self.cleaned_data["minutes"])
-
     def recap(self) -> dict[str, object]:
         return {key: self.cleaned_data.get(key, "") for key in RECAP_FIELDS}
 
@@ -111,11 +90,8 @@ class CorrectionForm(_LabelsWithoutColon):
         widget=forms.RadioSelect,
         initial=ProposalKind.ADJUST_MINUTES,
     )
-    minutes = _duration_field("New time (for a change of the logged time)", required=False)
+    minutes = DurationField(label="New time (for a change of the logged time)", asked=False)
     reason = _text_field("Reason", max_length=CORRECTION_REASON_MAX_CHARS)
-
-    def clean_minutes(self) -> int | str | None:
-        return _number_or_raw(self.cleaned_data["minutes"])
 
 
 class RejectForm(_LabelsWithoutColon):

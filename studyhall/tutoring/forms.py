@@ -1,6 +1,7 @@
-"""The Complete Session form. It only parses and redisplays what was typed: every rule (the
-18 durations, the three prompts, the 150 characters) belongs to the completion service, so the
-page and the API refuse with the same words."""
+"""The Complete Session form, and the duration field every form that logs time uses. They only
+parse and redisplay what was typed: every rule (the 18 durations, the three prompts, the 150
+characters) belongs to the completion service, so the page, the classroom and the API refuse
+with the same words."""
 
 from __future__ import annotations
 
@@ -8,12 +9,46 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 
+from studyhall.core.errors import DomainError
+from studyhall.tutoring.models import ParticipantState, Session
 from studyhall.tutoring.rules import DURATION_OPTIONS, RECAP_ANSWER_MAX_CHARS, RECAP_PROMPTS
 from studyhall.tutoring.services.completion import REASON_MAX_CHARS
+from studyhall.web.form_errors import put_refusal_on_form
 
 RECAP_FIELDS = tuple(RECAP_PROMPTS)
+# The fields of the completion form a refusal is about, where the error does not name one.
+FIELD_OF_ERROR = {
+    "invalid_duration": ("minutes", "Choose one of the listed times."),
+    "reason_required": ("on_behalf_reason", "Say why you are logging it for the tutor."),
+}
+FIELD_OF_NAME = {"Reason": ("on_behalf_reason", "Fix the reason.")}
 ROUND_UP_HINT = "If the real time falls between two choices, round up."
+
+
+class DurationField(forms.Field):
+    """The time spent: a choice of the 18 durations with the round-up hint. It reads a whole
+    number of minutes, or None when nothing readable was chosen; whether that is one of the
+    listed times is the service's rule (`invalid_duration`), so every client hears the same."""
+
+    def __init__(self, *, label: str = "Time spent", asked: bool = True, **kwargs: Any) -> None:
+        attrs = {"required": True} if asked else {}
+        kwargs.setdefault("help_text", ROUND_UP_HINT)
+        super().__init__(
+            label=label,
+            required=False,
+            widget=forms.Select(choices=[("", "Choose…"), *DURATION_OPTIONS], attrs=attrs),
+            **kwargs,
+        )
+
+    def to_python(self, value: Any) -> int | None:
+        raw = str(value).strip() if value is not None else ""
+        # As every text field does: a NUL makes the form unreadable, not a wrong time.
+        ProhibitNullCharactersValidator()(raw)
+        if raw.isascii() and raw.isdigit() and len(raw) <= 3:
+            return int(raw)
+        return None
 
 
 def _answer_field(key: str) -> forms.CharField:
@@ -34,12 +69,7 @@ def _answer_field(key: str) -> forms.CharField:
 
 
 class CompletionForm(forms.Form):
-    minutes = forms.CharField(
-        label="Time spent",
-        required=False,
-        help_text=ROUND_UP_HINT,
-        widget=forms.Select(choices=[("", "Choose…"), *DURATION_OPTIONS], attrs={"required": True}),
-    )
+    minutes = DurationField()
     topics_covered = _answer_field("topics_covered")
     tutee_progress = _answer_field("tutee_progress")
     next_steps = _answer_field("next_steps")
@@ -76,15 +106,23 @@ class CompletionForm(forms.Form):
         else:
             del self.fields["no_shows"]
 
-    def clean_minutes(self) -> int | str | None:
-        """A whole number when it looks like one; anything else goes to the service as sent,
-        which refuses it with `invalid_duration`."""
-        raw: str = self.cleaned_data["minutes"]
-        if not raw:
-            return None
-        if raw.isascii() and raw.isdigit() and len(raw) <= 3:
-            return int(raw)
-        return raw
+    @classmethod
+    def for_session(
+        cls, session: Session, data: Any = None, *, on_behalf: bool = False, **kwargs: Any
+    ) -> CompletionForm:
+        """The form for `session`: in a group, its accepted students can be marked absent.
+        Pass a session with its participants prefetched (`selectors.with_details`)."""
+        accepted = [
+            (p.user_id, p.user.display_name)
+            for p in session.participants.all()
+            if p.state == ParticipantState.ACCEPTED
+        ]
+        return cls(data, on_behalf=on_behalf, accepted_students=accepted, **kwargs)
+
+    def refuse(self, exc: DomainError) -> list[str]:
+        """Mark the fields the service's refusal is about; the page, the classroom and the
+        API's clients all see the same ones."""
+        return put_refusal_on_form(self, exc, by_code=FIELD_OF_ERROR, by_name=FIELD_OF_NAME)
 
     def recap(self) -> dict[str, object]:
         return {key: self.cleaned_data.get(key, "") for key in RECAP_FIELDS}

@@ -27,15 +27,10 @@ from studyhall.tutoring.rules import recap_length
 from studyhall.tutoring.services import scheduling
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.web.actions import act_and_redirect
-from studyhall.web.form_errors import put_refusal_on_form
 from studyhall.web.refusals import refusals_as_pages
 from studyhall.web.viewer import HtmxRequest, viewer_of
 
 # Refusals that point at one field of the completion form, and what to say next to it.
-FIELD_OF_ERROR = {
-    "invalid_duration": ("minutes", "Choose one of the listed times."),
-    "reason_required": ("on_behalf_reason", "Say why you are logging it for the tutor."),
-}
 
 
 def _session(viewer: User, pk: int) -> Session:
@@ -260,12 +255,7 @@ def _refused(
     request: HtmxRequest, session: Session, form: CompletionForm, exc: DomainError
 ) -> HttpResponse:
     """Show the service's refusal above the form, with everything that was typed kept."""
-    put_refusal_on_form(
-        form,
-        exc,
-        by_code=FIELD_OF_ERROR,
-        by_name={"Reason": ("on_behalf_reason", "Fix the reason.")},
-    )
+    form.refuse(exc)
     return _render_form(
         request,
         session,

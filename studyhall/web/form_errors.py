@@ -19,8 +19,8 @@ def put_refusal_on_form(
     *,
     by_code: Mapping[str, tuple[str, str]],
     by_name: Mapping[str, tuple[str, str]] | None = None,
-) -> None:
-    """Mark the fields `exc` is about.
+) -> list[str]:
+    """Mark the fields `exc` is about, and return their names (for a script to mark).
 
     `by_code` maps an error code to (field, hint). Otherwise a `recap_incomplete` refusal marks
     each missing answer, and a text check marks the field it names, by key or by the label the
@@ -40,6 +40,9 @@ def put_refusal_on_form(
                 for key, field in form.fields.items()
                 if named in (key, field.label)
             ]
+    marked = []
     for key, hint in marks:
         if key in form.fields:
             form.add_error(key, hint)
+            marked.append(key)
+    return marked

@@ -116,7 +116,7 @@ def test_the_tutor_gets_the_classroom_with_both_ways_to_leave(
     assert ">Leave call</button>" in html
     assert ">Log time &amp; leave call</button>" in html
     dialog = html[html.index('<dialog class="log-dialog"') : html.index("</dialog>")]
-    select = dialog[dialog.index('<select id="log-minutes"') : dialog.index("</select>")]
+    select = dialog[dialog.index('<select name="minutes"') : dialog.index("</select>")]
     assert re.findall(r'<option value="(\d+)"', select) == [str(m) for m in range(5, 95, 5)]
     assert re.findall(r"<option[^>]*selected", select) == ['<option value="" selected']
     for key, label in (
@@ -417,10 +417,18 @@ def assert_nothing_written(session: Session) -> None:
             ["minutes"],
         ),
         (
-            log_form(tutee_progress="Fine\x00."),
+            log_form(tutee_progress="Fine\x07."),
             400,
             "invalid_input",
             "How your tutee did contains an invisible control character; remove it and try again.",
+            ["tutee_progress"],
+        ),
+        (
+            # Read by the Complete Session form, as on the page: a NUL is unreadable input.
+            log_form(tutee_progress="Fine\x00."),
+            400,
+            "invalid_input",
+            "Some answers could not be read. How your tutee did: Null characters are not allowed.",
             ["tutee_progress"],
         ),
     ],
@@ -437,8 +445,15 @@ def test_a_refusal_answers_why_and_writes_nothing(
     fields: list[str],
 ) -> None:
     response = post_log(as_user(client, cast.tutor), in_call, data)
-    assert response.status_code == status
-    assert response.json() == {"code": code, "message": message, "fields": fields}
+    assert (response.status_code, response["Content-Type"]) == (status, "application/problem+json")
+    body = response.json()
+    assert {key: body[key] for key in ("type", "status", "code", "detail", "fields")} == {
+        "type": f"https://studyhall.dev/problems/{code}",
+        "status": status,
+        "code": code,
+        "detail": message,
+        "fields": fields,
+    }
     assert_nothing_written(in_call)
 
 
@@ -474,8 +489,11 @@ def test_an_already_completed_session_points_to_its_page(
     again = post_log(client, in_call, log_form(idempotency_key="another-tab"))
     assert again.status_code == 409
     assert again.json() == {
+        "type": "https://studyhall.dev/problems/already_completed",
+        "title": "Conflicts with the current state",
+        "status": 409,
         "code": "already_completed",
-        "message": "This session has already been completed (40 min logged).",
+        "detail": "This session has already been completed (40 min logged).",
         "fields": [],
         "redirect": details_url(in_call),
     }
@@ -560,8 +578,10 @@ def test_the_classroom_pop_up_is_prefilled_with_the_suggestion(
 ) -> None:
     as_user(client, cast.tutor)
     html = html_of(client.get(classroom_url(met_for_38_minutes)))
-    assert selected_minutes(html, '<select id="log-minutes"') == ["40"]
-    assert f'<span class="hint" id="log-measured-hint">{HINT}</span>' in html
+    # The Complete Session form itself, with the classroom's ids.
+    assert selected_minutes(html, '<select name="minutes"') == ["40"]
+    assert 'id="log-minutes"' in html
+    assert f'<p class="hint" id="measured-hint">{HINT}</p>' in html
     # As the pop-up opens it asks again, since the call has gone on since the page loaded.
     suggestion = client.get(reverse("calls:suggestion", args=[met_for_38_minutes.pk]))
     assert suggestion.json() == {"minutes": 40, "hint": HINT}

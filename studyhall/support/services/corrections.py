@@ -45,7 +45,7 @@ def idempotency_key_for(proposal: CorrectionProposal) -> str:
 
 
 def propose_correction(
-    *, actor: User, session_id: object, kind: object, minutes: object, reason: object
+    *, actor: User, session_id: int, kind: str, minutes: int | None, reason: str
 ) -> CorrectionProposal:
     """Propose voiding the session's completion or paying it for `minutes` instead."""
     require_agent(actor, action="propose corrections")

@@ -48,10 +48,10 @@ def idempotency_key_for(request: LateLogRequest) -> str:
 def request_late_log(
     *,
     actor: User,
-    session_id: object,
-    minutes: object,
+    session_id: int,
+    minutes: int | None,
     recap: Mapping[str, object],
-    reason: object,
+    reason: str,
 ) -> LateLogRequest:
     """The tutor asks Support to log a session whose grace period has closed."""
     with transaction.atomic():

@@ -66,7 +66,7 @@ def _correct(
     session_id: int,
     actor: User,
     kind: CorrectionKind,
-    minutes: object,
+    minutes: int | None,
     reason: str,
     idempotency_key: str,
 ) -> Correction:

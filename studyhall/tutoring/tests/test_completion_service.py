@@ -81,7 +81,7 @@ class StrangerInCall(NoCallPresence):
 
 
 def complete(
-    session: Session, actor: Any, *, minutes: object = 60, recap: Any = None, **kwargs: Any
+    session: Session, actor: Any, *, minutes: Any = 60, recap: Any = None, **kwargs: Any
 ) -> CompletionResult:
     return complete_session(
         session_id=session.pk,

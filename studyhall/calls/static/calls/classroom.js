@@ -830,7 +830,7 @@ async function refreshSuggestion() {
     return; // the pop-up still works; the tutor picks the time
   }
   if (!body || !body.minutes) return;
-  const hint = byId("log-measured-hint");
+  const hint = byId("measured-hint");
   hint.textContent = body.hint;
   hint.hidden = false;
   if (!state.minutesPicked) byId("log-minutes").value = String(body.minutes);
@@ -890,8 +890,9 @@ async function submitLog(event) {
     location.assign(config.detailsUrl);
     return;
   }
-  if (body && body.message) {
-    showLogError(body.message, body.fields);
+  // Refusals are problem+json, as the API's are: `detail` says why, `fields` what to fix.
+  if (body && body.detail) {
+    showLogError(body.detail, body.fields);
     if (body.redirect) {
       finish();
       setTimeout(() => location.assign(body.redirect), ENDED_NAVIGATION_DELAY_MS);
