@@ -1,11 +1,12 @@
 from django.urls import path
 
-from studyhall.feeds import views, webhook_views
+from studyhall.feeds import report_views, views, webhook_views
 
 app_name = "feeds"
 urlpatterns = [
     path("<int:org_id>/exports/", views.exports_page, name="exports"),
     path("<int:org_id>/exports/<str:filename>", views.export_download, name="export"),
+    path("<int:org_id>/reports/", report_views.reports_page, name="reports"),
     path("<int:org_id>/webhooks/", webhook_views.webhooks_page, name="webhooks"),
     path(
         "<int:org_id>/webhooks/<int:endpoint_id>/rotate/",

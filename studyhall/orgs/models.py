@@ -361,3 +361,24 @@ class TutorCourse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tutor} tutors {self.course.code}"
+
+
+class Term(models.Model):
+    """A term of the organization's calendar (Fall 2026), the period reports cover."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="terms")
+    name = models.CharField(max_length=100)
+    start = models.DateField()
+    end = models.DateField(help_text="The term's last day, inclusive.")
+
+    class Meta:
+        ordering = ["organization", "-start"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="term_name_per_org"),
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="term_ends_after_it_starts"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.start}–{self.end})"
