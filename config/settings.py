@@ -196,7 +196,7 @@ STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, Any]] = {
     # with 24 h and 4 h of the grace period left. Each is sent once (a unique claim per
     # session, person, kind and moment), however often the job runs.
     "notifications.reminders": {
-        "task": "studyhall.notifications.tasks.send_due_reminders",
+        "task": "studyhall.tutoring.tasks.send_due_reminders",
         "every_seconds": 120,
     },
     # Builds each finished week's payouts, sends the Stripe ones that are due, retries those

@@ -36,6 +36,7 @@ urlpatterns = [
     path("earnings/", include("studyhall.ledger.urls")),
     path("support/", include("studyhall.support.urls")),
     path("notifications/", include("studyhall.notifications.urls")),
+    path("settings/", include("studyhall.notifications.settings_urls")),
     path("settings/", include("studyhall.accounts.urls")),
     path("calendar/", include("studyhall.calendars.urls")),
     path("console/", include("studyhall.console.urls")),

@@ -12,7 +12,6 @@ from django.http import HttpRequest
 
 from studyhall.accounts.models import TokenScope, User
 from studyhall.accounts.timezones import zone_choices
-from studyhall.notifications.models import Kind
 
 TIME_ZONE_HELP = (
     "Every time in Studyhall and in its emails is shown in this zone. We picked the one your "
@@ -68,18 +67,6 @@ class TimeZoneForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"] = time_zone_field(include=current)
         self.fields["time_zone"].help_text = "Every time in Studyhall and its emails uses it."
-
-
-class EmailPreferencesForm(forms.Form):
-    """One checkbox per kind: also send it by email (it is always in the app)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for kind in Kind:
-            self.fields[kind.value] = forms.BooleanField(label=kind.label, required=False)
-
-    def choices(self) -> dict[str, bool]:
-        return {kind: bool(self.cleaned_data.get(kind)) for kind in Kind.values}
 
 
 class ApiTokenForm(forms.Form):

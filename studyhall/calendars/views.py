@@ -87,4 +87,4 @@ def regenerate(request: HttpRequest) -> HttpResponse:
         "Your calendar feed has a new address. The old one no longer works: update it in "
         "your calendar app.",
     )
-    return redirect(reverse("accounts:settings") + "#calendar")
+    return redirect(reverse("settings:page") + "#calendar")

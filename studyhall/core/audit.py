@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
 
 from studyhall.core.models import AuditEntry
-
-if TYPE_CHECKING:
-    from studyhall.accounts.models import User
 
 
 def record(
     *,
-    actor: User | None,
+    # Any user: the user model lives above core, in accounts.
+    actor: AbstractBaseUser | None,
     action: str,
     organization_id: int | None = None,
     session_id: int | None = None,
     **data: Any,
 ) -> AuditEntry:
     return AuditEntry.objects.create(
-        actor=actor,
+        actor_id=None if actor is None else actor.pk,
         action=action,
         organization_id=organization_id,
         session_id=session_id,

@@ -96,7 +96,7 @@ def send_emails(messages: Sequence[Message], *, kind: Kind, link: str = "") -> i
     base = settings.STUDYHALL_BASE_URL
     shared = {
         "link_url": base + link if link else base + "/",
-        "preferences_url": base + reverse("accounts:settings") + "#email",
+        "preferences_url": base + reverse("settings:page") + "#email",
         "kind_label": Kind(kind).label,
     }
     sent = 0

@@ -3,6 +3,7 @@
 
 from django_tasks import task
 
+from studyhall.tutoring import reminders
 from studyhall.tutoring.services import missed
 
 
@@ -15,3 +16,9 @@ def mark_missed_sessions() -> dict[str, list[int]]:
         "expired_proposals": result.expired_proposals,
         "missed_sessions": result.missed_sessions,
     }
+
+
+@task()
+def send_due_reminders() -> int:
+    """Every two minutes: the reminders before sessions and to log them. Idempotent."""
+    return reminders.send_due_reminders()

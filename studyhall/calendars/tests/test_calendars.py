@@ -161,7 +161,7 @@ def test_regenerating_from_settings_needs_a_post_by_the_owner(client: Client, ca
     client.force_login(cast.student)
     response = client.post(reverse("calendars:regenerate"))
     assert response.status_code == 302
-    assert response["Location"] == reverse("accounts:settings") + "#calendar"
+    assert response["Location"] == reverse("settings:page") + "#calendar"
     assert CalendarFeed.objects.get(user=cast.student).token != old
     assert client.get(reverse("calendars:regenerate")).status_code == 405
 

@@ -15,9 +15,9 @@ from studyhall.accounts.models import User
 from studyhall.calls import services
 from studyhall.core.errors import Forbidden
 from studyhall.notifications.models import ReminderKind, SentReminder
-from studyhall.notifications.reminders import send_due_reminders
 from studyhall.testing import factories as f
 from studyhall.tutoring.models import Mode, Session, Status
+from studyhall.tutoring.reminders import send_due_reminders
 from studyhall.tutoring.selectors import deadline_of
 
 # A Tuesday, 8:00–9:00 PM UTC (the test people's zone).

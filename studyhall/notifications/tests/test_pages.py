@@ -57,7 +57,7 @@ def test_the_header_shows_the_unread_count(client: Client, cast: Cast) -> None:
         'Notifications <span class="site-notices__count">2<span class="visually-hidden"> '
         "unread</span></span></a>"
     ) in page
-    assert f'href="{reverse("accounts:settings")}"' in page
+    assert f'href="{reverse("settings:page")}"' in page
 
 
 def test_the_list_shows_newest_first_with_session_times_in_the_viewers_zone(

@@ -175,7 +175,7 @@ def _message(session: Session, person: User, due: Due, now: datetime) -> Message
         user=person,
         title=title,
         subject=subject,
-        template="notifications/email/reminder",
+        template="tutoring/email/reminder",
         context={"session": session, "sentence": title, "is_log": due.kind.startswith("log_")},
     )
 

@@ -20,9 +20,9 @@ from studyhall.notifications.models import (
     ReminderKind,
     SentReminder,
 )
-from studyhall.notifications.reminders import send_due_reminders
 from studyhall.testing import factories as f
 from studyhall.tutoring.models import ParticipantState, Session, Status
+from studyhall.tutoring.reminders import send_due_reminders
 from studyhall.tutoring.services.completion import complete_session
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ R = ReminderKind
 def _only_the_reminder_job(settings: Any) -> None:
     settings.STUDYHALL_PERIODIC_TASKS = {
         "notifications.reminders": {
-            "task": "studyhall.notifications.tasks.send_due_reminders",
+            "task": "studyhall.tutoring.tasks.send_due_reminders",
             "every_seconds": 120,
         }
     }
@@ -269,7 +269,7 @@ def test_running_the_scheduler_and_worker_twice_sends_each_email_once(
     assert sorted(m.to[0] for m in outbox) == ["maya@example.test", "tutor@example.test"]
     # The same job enqueued twice at once (two schedulers) still sends nothing more.
     with time_machine.travel(START - H + timedelta(minutes=10), tick=False):
-        from studyhall.notifications.tasks import send_due_reminders as job
+        from studyhall.tutoring.tasks import send_due_reminders as job
 
         job.enqueue()
         job.enqueue()
