@@ -9,6 +9,7 @@ and message (`invalid_duration`, `recap_incomplete`, ...).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,7 @@ from studyhall.ledger.models import Entry
 from studyhall.tutoring.models import (
     Completion,
     Mode,
+    Participant,
     ParticipantState,
     Session,
     Status,
@@ -311,10 +313,17 @@ def proposal_out(proposal: TimeProposal) -> dict[str, Any]:
 
 
 def session_out(
-    session: Session, *, show_earnings: bool, proposal: TimeProposal | None = None
+    session: Session,
+    *,
+    show_earnings: bool,
+    proposal: TimeProposal | None = None,
+    participants: Sequence[Participant] | None = None,
 ) -> dict[str, Any]:
     """Reads only what `selectors.with_details` (plus the earning) loaded, and the open
-    `proposal` the caller looked up: no extra queries."""
+    `proposal` the caller looked up: no extra queries. A caller that already holds the
+    session's `participants` (with their users) passes them instead of a prefetch."""
+    if participants is None:
+        participants = list(session.participants.all())
     completion = _completion_of(session)
     earnings = None
     if completion is not None and show_earnings:
@@ -334,9 +343,7 @@ def session_out(
         },
         "organization": {"id": session.organization.pk, "name": session.organization.name},
         "tutor": user_out(session.tutor),
-        "participants": [
-            {"user": user_out(p.user), "state": p.state} for p in session.participants.all()
-        ],
+        "participants": [{"user": user_out(p.user), "state": p.state} for p in participants],
         "completion_deadline": deadline_of(session),
         "recorded_after_the_fact": session.recorded_after_the_fact,
         "notes": session.notes,

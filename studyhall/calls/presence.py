@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.utils import timezone
 
 from studyhall.calls import services
@@ -14,18 +16,26 @@ class DatabaseCallPresence:
     def user_ids_in_call(self, session_id: int) -> set[int]:
         return services.present_user_ids(session_id)
 
-    def measured_seconds(self, session_id: int) -> float | None:
+    def measured_seconds(
+        self,
+        session_id: int,
+        *,
+        tutor_id: int | None = None,
+        student_ids: Collection[int] | None = None,
+    ) -> float | None:
         """Seconds the tutor and at least one student were in the call together; None when
         nobody ever joined."""
         events = list(CallEvent.objects.filter(session_id=session_id).order_by("at", "id"))
         if not events:
             return None
-        session = Session.objects.only("tutor_id").get(pk=session_id)
-        students = set(
-            session.participants.filter(state=ParticipantState.ACCEPTED).values_list(
-                "user_id", flat=True
+        if tutor_id is None or student_ids is None:
+            session = Session.objects.only("tutor_id").get(pk=session_id)
+            tutor_id = session.tutor_id
+            student_ids = set(
+                session.participants.filter(state=ParticipantState.ACCEPTED).values_list(
+                    "user_id", flat=True
+                )
             )
-        )
         return together_seconds(
-            events, tutor_id=session.tutor_id, student_ids=students, now=timezone.now()
+            events, tutor_id=tutor_id, student_ids=set(student_ids), now=timezone.now()
         )

@@ -7,6 +7,7 @@ from collections import defaultdict
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from studyhall.ledger.models import (
+    DERIVED_BALANCE_KINDS,
     PAYABLE_KINDS,
     Account,
     AccountKind,
@@ -52,30 +53,48 @@ def mismatched_currencies() -> list[str]:
     ]
 
 
-def stale_balances() -> list[str]:
-    """Each account's stored balance equals the sum of its entries."""
-    sums = dict(
+def _entry_sums() -> dict[int, int]:
+    return dict(
         Entry.objects.values("account_id")
         .annotate(total=Sum("amount_cents"))
         .values_list("account_id", "total")
     )
-    return [
-        f"account {account_id} shows a balance of {balance} but its entries sum to "
-        f"{sums.get(account_id, 0)}"
-        for account_id, balance in Account.objects.values_list("id", "balance_cents")
-        if balance != sums.get(account_id, 0)
-    ]
+
+
+def stale_balances() -> list[str]:
+    """Each kept balance equals the sum of its account's entries; an account whose balance
+    is derived (a budget) keeps none."""
+    sums = _entry_sums()
+    problems = []
+    for account_id, kind, balance in Account.objects.values_list("id", "kind", "balance_cents"):
+        if kind in DERIVED_BALANCE_KINDS:
+            if balance != 0:
+                problems.append(
+                    f"account {account_id} ({kind}) keeps a balance of {balance}, but its "
+                    "balance is derived from its entries"
+                )
+        elif balance != sums.get(account_id, 0):
+            problems.append(
+                f"account {account_id} shows a balance of {balance} but its entries sum to "
+                f"{sums.get(account_id, 0)}"
+            )
+    return problems
 
 
 def money_created_or_lost() -> list[str]:
-    """All accounts of one currency sum to zero: money only ever moves between them."""
-    rows = (
-        Account.objects.values("currency")
-        .annotate(total=Sum("balance_cents"))
-        .exclude(total=0)
-        .values_list("currency", "total")
-    )
-    return [f"the {currency} accounts sum to {total}, not 0" for currency, total in rows]
+    """All accounts of one currency sum to zero: money only ever moves between them. Kept
+    balances count as stored, derived ones as the sum of their entries."""
+    sums = _entry_sums()
+    totals: dict[str, int] = defaultdict(int)
+    for account_id, kind, currency, balance in Account.objects.values_list(
+        "id", "kind", "currency", "balance_cents"
+    ):
+        totals[currency] += sums.get(account_id, 0) if kind in DERIVED_BALANCE_KINDS else balance
+    return [
+        f"the {currency} accounts sum to {total}, not 0"
+        for currency, total in sorted(totals.items())
+        if total != 0
+    ]
 
 
 def payout_breaches() -> list[str]:

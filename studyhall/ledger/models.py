@@ -1,8 +1,12 @@
 """An append-only double-entry ledger in whole cents, and the payouts that empty it.
 
 A Transfer is one movement of money; its Entries (one per account touched) sum to zero.
-Account.balance_cents is kept in the same transaction as the entries, so reading a balance is
-one row, and `check_ledger` proves it still equals the sum of the account's entries. On
+A tutor's and the payout accounts' `balance_cents` is kept in the same transaction as the
+entries, so reading such a balance is one row, and `check_ledger` proves it still equals the
+sum of the account's entries. A budget account keeps no running balance (its `balance_cents`
+stays 0): every completion in an organization posts to it, and a running balance would make
+them all wait on that one row's lock. Its balance is the sum of its entries
+(`selectors.balance_cents`); see docs/adr/0010-derived-budget-balance.md. On
 PostgreSQL a trigger refuses UPDATE and DELETE on transfers and entries (migration 0004).
 
 Money's path to a tutor's bank: the organization's budget → the tutor's earnings account
@@ -26,6 +30,9 @@ class AccountKind(models.TextChoices):
 
 
 ORG_ACCOUNT_KINDS = (AccountKind.ORG_BUDGET, AccountKind.PAYOUTS_PENDING, AccountKind.PAID_OUT)
+# Accounts whose balance is derived from their entries instead of kept in `balance_cents`:
+# those that many concurrent postings touch (each organization's budget).
+DERIVED_BALANCE_KINDS = frozenset({AccountKind.ORG_BUDGET})
 
 
 class Account(models.Model):

@@ -19,7 +19,9 @@ from django.utils import timezone
 from studyhall.accounts.models import User
 from studyhall.core.money import Money, format_cents
 from studyhall.ledger.models import (
+    DERIVED_BALANCE_KINDS,
     PAYABLE_KINDS,
+    Account,
     AccountKind,
     Entry,
     Payout,
@@ -36,6 +38,14 @@ from studyhall.orgs.models import Membership, Organization, Role
 # US programs file a 1099-NEC for a payee paid $600 or more in a year.
 TAX_FORM_THRESHOLD_CENTS = 60_000
 EARNED_KINDS = (TransferKind.EARNING, TransferKind.REVERSAL, TransferKind.ADJUSTMENT)
+
+
+def balance_cents(account: Account) -> int:
+    """The account's balance: its kept balance, or for a budget the sum of its entries."""
+    if account.kind not in DERIVED_BALANCE_KINDS:
+        return account.balance_cents
+    total = Entry.objects.filter(account=account).aggregate(total=Sum("amount_cents"))["total"]
+    return int(total or 0)
 
 
 def balances_of(user: User) -> list[Money]:

@@ -1,13 +1,26 @@
-"""Writes to the ledger. Callers own the transaction; these functions require one."""
+"""Writes to the ledger. Callers own the transaction; these functions require one.
+
+Balances: each posting adds to the running balance of the accounts that keep one, with one
+`UPDATE` per account, and leaves the budget accounts (`DERIVED_BALANCE_KINDS`) alone, so that
+completions in one organization never queue on its budget row.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
-from studyhall.ledger.models import Account, AccountKind, Entry, Transfer, TransferKind
+from studyhall.ledger.models import (
+    DERIVED_BALANCE_KINDS,
+    Account,
+    AccountKind,
+    Entry,
+    Transfer,
+    TransferKind,
+)
 
 if TYPE_CHECKING:
     from studyhall.accounts.models import User
@@ -39,6 +52,11 @@ def org_account(*, organization: Organization, kind: AccountKind) -> Account:
     return account
 
 
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger postings must run inside the caller's transaction")
+
+
 def post_transfer(
     *,
     kind: TransferKind,
@@ -51,16 +69,13 @@ def post_transfer(
     created_by: User | None,
     session_id: int | None = None,
 ) -> Transfer:
-    """Move `amount_cents` from `debit` to `credit`, updating both balances.
+    """Move `amount_cents` from `debit` to `credit`, updating the balances kept in rows.
 
-    Balances are updated in ascending account id order so that two transfers touching the same
-    pair of accounts (two completions of one tutor) lock rows in the same order and cannot
-    deadlock.
+    Kept balances are updated in ascending account id order so that two transfers touching the
+    same pair of accounts lock rows in the same order and cannot deadlock.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("post_transfer must run inside the caller's transaction")
-    if amount_cents <= 0:
-        raise ValueError("a transfer moves a positive amount")
+    _require_transaction()
+    _check_amount(amount_cents)
     if debit.currency != credit.currency or debit.currency != organization.currency:
         raise ValueError("a transfer stays in one currency")
     transfer = Transfer.objects.create(
@@ -78,8 +93,21 @@ def post_transfer(
         [Entry(transfer=transfer, account=account, amount_cents=amount) for account, amount in legs]
     )
     for account, amount in legs:
-        Account.objects.filter(pk=account.pk).update(balance_cents=F("balance_cents") + amount)
+        if account.kind not in DERIVED_BALANCE_KINDS:
+            Account.objects.filter(pk=account.pk).update(balance_cents=F("balance_cents") + amount)
     return transfer
+
+
+def _check_amount(amount_cents: int) -> None:
+    if amount_cents <= 0:
+        raise ValueError("a transfer moves a positive amount")
+
+
+@dataclass(frozen=True)
+class Deposit:
+    transfer: Transfer
+    # The tutor's earnings balance right after this deposit.
+    tutor_balance_cents: int
 
 
 def deposit_earning(
@@ -90,16 +118,97 @@ def deposit_earning(
     amount_cents: int,
     description: str,
     created_by: User | None,
-) -> Transfer:
-    """Pay a completed session from the organization's budget into the tutor's account."""
-    return post_transfer(
+) -> Deposit:
+    """Pay a completed session from the organization's budget into the tutor's account.
+
+    Four statements once both accounts exist: the budget account's id (read, never locked),
+    the tutor's balance (`UPDATE … RETURNING`, the only row locked), the transfer and its two
+    entries.
+    """
+    _require_transaction()
+    _check_amount(amount_cents)
+    budget_id = _org_account_id(organization=organization, kind=AccountKind.ORG_BUDGET)
+    tutor_account_id, balance = _add_to_tutor_balance(
+        organization=organization, tutor_id=tutor_id, amount_cents=amount_cents
+    )
+    transfer = Transfer.objects.create(
         kind=TransferKind.EARNING,
         idempotency_key=f"earning:session:{session_id}",
-        organization=organization,
-        debit=budget_account(organization=organization),
-        credit=tutor_account(organization=organization, tutor_id=tutor_id),
         amount_cents=amount_cents,
+        currency=organization.currency,
+        organization=organization,
+        session_id=session_id,
         description=description,
         created_by=created_by,
-        session_id=session_id,
     )
+    Entry.objects.bulk_create(
+        [
+            Entry(transfer=transfer, account_id=budget_id, amount_cents=-amount_cents),
+            Entry(transfer=transfer, account_id=tutor_account_id, amount_cents=amount_cents),
+        ]
+    )
+    return Deposit(transfer=transfer, tutor_balance_cents=balance)
+
+
+def _org_account_id(*, organization: Organization, kind: AccountKind) -> int:
+    found = (
+        Account.objects.filter(
+            kind=kind, organization=organization, user=None, currency=organization.currency
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is not None:
+        return found
+    return org_account(organization=organization, kind=kind).pk
+
+
+def _add_to_tutor_balance(
+    *, organization: Organization, tutor_id: int, amount_cents: int
+) -> tuple[int, int]:
+    """Add to the tutor's earnings balance in one statement, creating the account the first
+    time; returns the account's id and its new balance."""
+    updated = _update_returning(
+        organization=organization, tutor_id=tutor_id, amount_cents=amount_cents
+    )
+    if updated is not None:
+        return updated
+    try:
+        with transaction.atomic():
+            Account.objects.create(
+                kind=AccountKind.TUTOR_EARNINGS,
+                organization=organization,
+                user_id=tutor_id,
+                currency=organization.currency,
+            )
+    except IntegrityError:
+        pass  # a concurrent first earning created it: add to that one
+    updated = _update_returning(
+        organization=organization, tutor_id=tutor_id, amount_cents=amount_cents
+    )
+    if updated is None:  # pragma: no cover - the row was just created or found
+        raise RuntimeError("the tutor's earnings account could not be created")
+    return updated
+
+
+def _update_returning(
+    *, organization: Organization, tutor_id: int, amount_cents: int
+) -> tuple[int, int] | None:
+    # The ORM's update() cannot return the new value; SQLite (3.35+) and PostgreSQL both
+    # support UPDATE … RETURNING, with the same quoting of names.
+    sql = (
+        'UPDATE "ledger_account" SET "balance_cents" = "balance_cents" + %s '
+        'WHERE "kind" = %s AND "organization_id" = %s AND "user_id" = %s AND "currency" = %s '
+        'RETURNING "id", "balance_cents"'
+    )
+    params = [
+        amount_cents,
+        AccountKind.TUTOR_EARNINGS.value,
+        organization.pk,
+        tutor_id,
+        organization.currency,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))

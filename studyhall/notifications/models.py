@@ -42,6 +42,10 @@ class Notification(models.Model):
     link = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Set by deliveries from background tasks, which may run more than once: one
+    # notification per key, and its email sent (or skipped by preference) once.
+    key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    email_settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,7 +10,7 @@ in one transaction; email goes out after it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,56 @@ def deliver(
     return send_emails(messages, kind=kind, link=link)
 
 
+def deliver_once(
+    messages: Sequence[Message],
+    *,
+    key: str,
+    kind: Kind,
+    event: str,
+    session_id: int | None = None,
+    link: str = "",
+) -> int:
+    """`deliver` for background tasks, which run at least once: each person is told once
+    under `key`, however often this runs. The in-app rows are written first; each email is
+    then sent under its row's lock and marked sent in the same transaction, so a run that dies
+    mid-way leaves the rest for the next run and a finished one leaves nothing. Returns how
+    many emails this run sent."""
+    keyed = {f"{key}:u{m.user.pk}": m for m in messages if m.user.is_active}
+    with transaction.atomic():
+        known = set(Notification.objects.filter(key__in=keyed).values_list("key", flat=True))
+        fresh = {k: m for k, m in keyed.items() if k not in known}
+        record(
+            list(fresh.values()),
+            kind=kind,
+            event=event,
+            session_id=session_id,
+            link=link,
+            keys=list(fresh),
+        )
+    pending = list(
+        Notification.objects.filter(key__in=keyed, email_settled_at__isnull=True).values_list(
+            "pk", "key"
+        )
+    )
+    wanted = email_wanted([keyed[k].user.pk for _, k in pending], kind)
+    sent = 0
+    for pk, row_key in pending:
+        message = keyed[row_key]
+        with transaction.atomic():
+            row = (
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, email_settled_at__isnull=True)
+                .first()
+            )
+            if row is None:
+                continue  # another run has it, or has sent it
+            if message.user.pk in wanted:
+                sent += send_emails([message], kind=kind, link=link, wanted={message.user.pk})
+            row.email_settled_at = timezone.now()
+            row.save(update_fields=["email_settled_at"])
+    return sent
+
+
 def record(
     messages: Sequence[Message],
     *,
@@ -62,9 +112,12 @@ def record(
     event: str,
     session_id: int | None = None,
     link: str = "",
+    keys: Sequence[str] | None = None,
 ) -> list[Notification]:
-    """The in-app side only, in the caller's transaction if there is one."""
-    live = [m for m in messages if m.user.is_active]
+    """The in-app side only, in the caller's transaction if there is one. `keys` (one per
+    message) makes each row unique, for deliveries that may be repeated."""
+    pairs = list(zip(messages, keys if keys is not None else [None] * len(messages), strict=True))
+    live = [(m, k) for m, k in pairs if m.user.is_active]
     if not live:
         return []
     now = timezone.now()
@@ -79,20 +132,29 @@ def record(
                     title=m.title[:TITLE_MAX_CHARS],
                     link=link,
                     created_at=now,
+                    key=k,
                 )
-                for m in live
+                for m, k in live
             ]
         )
-        for user_id, count in Counter(m.user.pk for m in live).items():
+        for user_id, count in Counter(m.user.pk for m, _ in live).items():
             User.objects.filter(pk=user_id).update(
                 unread_notifications=F("unread_notifications") + count
             )
     return rows
 
 
-def send_emails(messages: Sequence[Message], *, kind: Kind, link: str = "") -> int:
-    """Email each person who wants this kind by email (one message each)."""
-    wanted = email_wanted([m.user.pk for m in messages], kind)
+def send_emails(
+    messages: Sequence[Message],
+    *,
+    kind: Kind,
+    link: str = "",
+    wanted: Collection[int] | None = None,
+) -> int:
+    """Email each person who wants this kind by email (one message each). `wanted`: the ids
+    of those who do, when the caller has already looked them up."""
+    if wanted is None:
+        wanted = email_wanted([m.user.pk for m in messages], kind)
     base = settings.STUDYHALL_BASE_URL
     shared = {
         "link_url": base + link if link else base + "/",

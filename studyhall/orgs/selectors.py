@@ -1,3 +1,7 @@
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.expressions import Expression
+from django.db.models.functions import Coalesce
+
 from studyhall.accounts.models import User
 from studyhall.orgs.models import (
     ApprovalStatus,
@@ -39,6 +43,18 @@ def hourly_rate_cents(*, organization: Organization, tutor_id: int) -> int:
         .first()
     )
     return override if override is not None else organization.default_hourly_rate_cents
+
+
+def hourly_rate_expression(
+    *, organization_field: str = "organization", tutor_field: str = "tutor"
+) -> Expression:
+    """The same rule as `hourly_rate_cents`, as an annotation on rows that name an
+    organization and a tutor (a session), so the rate comes with the row that is read anyway."""
+    override = TutorRate.objects.filter(
+        organization_id=OuterRef(f"{organization_field}_id"),
+        tutor_id=OuterRef(f"{tutor_field}_id"),
+    ).values("hourly_rate_cents")[:1]
+    return Coalesce(Subquery(override), F(f"{organization_field}__default_hourly_rate_cents"))
 
 
 def organizations_of(user: User) -> list[Organization]:

@@ -48,3 +48,22 @@ def is_org_admin(actor: User, session: Session) -> bool:
 def require_tutor(actor: User, session: Session, *, action: str) -> None:
     if session.tutor_id != actor.pk:
         raise Forbidden(f"Only the session's tutor can {action}.")
+
+
+def check_may_see_allowance(
+    actor: User, *, organization_id: int, tutor_id: int, student_ids: list[int]
+) -> None:
+    """A booking allowance shows each student's minutes left (and who they are): a student
+    sees only their own; the tutor being booked, an org admin or a support agent may ask
+    about any student of the organization."""
+    if set(student_ids) <= {actor.pk}:
+        return
+    if actor.is_support_agent or tutor_id == actor.pk:
+        return
+    if Role.ADMIN in roles_of(actor, organization_id):
+        return
+    raise Forbidden(
+        "You can see only your own booking allowance; ask about other students through "
+        "their tutor.",
+        code="allowance_of_others",
+    )

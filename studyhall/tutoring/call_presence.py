@@ -5,6 +5,7 @@ The classroom provides the real implementation; `STUDYHALL_CALL_PRESENCE` names 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cache
 from typing import Protocol
 
@@ -18,9 +19,16 @@ class CallPresence(Protocol):
         """The users currently present in the session's online call."""
         ...
 
-    def measured_seconds(self, session_id: int) -> float | None:
+    def measured_seconds(
+        self,
+        session_id: int,
+        *,
+        tutor_id: int | None = None,
+        student_ids: Collection[int] | None = None,
+    ) -> float | None:
         """How long the tutor and at least one student were in the call together (None when
-        nobody ever joined it)."""
+        nobody ever joined it). A caller that holds the session passes its tutor and accepted
+        students, which are then not read again."""
         ...
 
 
@@ -30,7 +38,13 @@ class NoCallPresence:
     def user_ids_in_call(self, session_id: int) -> set[int]:
         return set()
 
-    def measured_seconds(self, session_id: int) -> float | None:
+    def measured_seconds(
+        self,
+        session_id: int,
+        *,
+        tutor_id: int | None = None,
+        student_ids: Collection[int] | None = None,
+    ) -> float | None:
         return None
 
 

@@ -99,8 +99,9 @@ def completion_refusal(
             "Cancel it instead.",
             code="no_participants",
         )
-    if ending_call:
-        # "Log time & leave call": the call ends for everyone still in it.
+    if ending_call or not session.is_online:
+        # "Log time & leave call": the call ends for everyone still in it. An in-person
+        # session has no call to be in.
         return None
     present = call_presence().user_ids_in_call(session.pk) - {session.tutor_id}
     if present:

@@ -6,29 +6,32 @@ reminder has a window — from its moment to the next reminder's moment — and 
 run falls inside it. A run that falls later (the worker was down) sends only the reminder
 that is current, never a stale "24 hours left" when 3 are left.
 
-Idempotence: each reminder is claimed by inserting a `SentReminder` row whose unique
-constraint admits one per session, person, kind and moment; the in-app notification is
-written in the same transaction, and the email goes out after it commits. A second run, or a
-second worker, finds the claim and sends nothing. (If the process dies between the commit and
-the email, that email is lost rather than sent twice.)
+Cost: each run reads only what may be due and is not yet claimed — the before-the-session
+reminders are picked out in the query (the current window, no claim yet), the "log your
+session" ones from the tutor's open sessions with their claims read in the same round trip —
+so a run with nothing due costs a handful of statements however many sessions there are.
+
+Idempotence and durability: the due reminders are claimed in bulk (`SentReminder` rows, one
+per session, person, kind and moment, unique) and, in the same transaction, one task is
+enqueued to tell the people claimed (`send_reminders`). The task runs at least once and
+delivers each reminder under its own key, so a rerun, or two runs that raced to the same
+claim, tells nobody twice; a crash after the claim loses nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
+from django_tasks import task
 
 from studyhall.accounts.models import User
-from studyhall.notifications.models import (
-    LOG_REMINDER_KINDS,
-    Kind,
-    ReminderKind,
-    SentReminder,
-)
-from studyhall.notifications.services import Message, record, send_emails
+from studyhall.notifications.models import LOG_REMINDER_KINDS, Kind, ReminderKind, SentReminder
+from studyhall.notifications.services import Message, deliver_once
 from studyhall.tutoring import lifecycle, selectors
 from studyhall.tutoring.models import ON_SESSION, ParticipantState, Session, Status
 from studyhall.tutoring.rules import describe_span
@@ -83,64 +86,112 @@ def due_for_logging(session: Session, now: datetime) -> Due | None:
 
 
 def send_due_reminders(*, now: datetime | None = None) -> int:
-    """Send every reminder that is due and not yet sent; returns how many people were
-    reminded (in the app; email follows each person's choice)."""
+    """Claim every reminder that is due and not yet claimed, and enqueue the task that sends
+    them; returns how many people are to be reminded (in the app; email follows each
+    person's choice)."""
     now = now or timezone.now()
-    reminded = 0
-    upcoming = selectors.with_details(
-        Session.objects.filter(
-            status__in=REMINDED_STATUSES,
-            scheduled_start__gt=now,
-            scheduled_start__lte=now + BEFORE[0][1],
+    due: list[tuple[Session, User, Due]] = []
+    for session, kind in _unclaimed_before_start(now):
+        people = _people_on(session)
+        due.extend((session, person, Due(kind, session.scheduled_start)) for person in people)
+    for session in _open_for_logging(now):
+        if session.status == Status.IN_PROGRESS:
+            continue  # still in the call: it has not ended yet
+        log_due = due_for_logging(session, now)
+        if log_due is None or hasattr(session, "completion"):
+            continue
+        # Once each, even if a call ending later moved the deadline after it was sent.
+        if log_due.kind not in {r.kind for r in session.sent_reminders.all()}:
+            due.append((session, session.tutor, log_due))
+    due = [(session, person, d) for session, person, d in due if person.is_active]
+    if not due:
+        return 0
+    with transaction.atomic():
+        SentReminder.objects.bulk_create(
+            [
+                SentReminder(session=session, user=person, kind=d.kind, for_moment=d.moment)
+                for session, person, d in due
+            ],
+            ignore_conflicts=True,
         )
-    )
-    for session in upcoming:
-        due = due_before_start(session, now)
-        if due is not None:
-            for person in _people_on(session):
-                reminded += _send(session, person, due, now)
-    to_log = selectors.with_details(
+        send_reminders.enqueue(
+            items=[[s.pk, p.pk, d.kind, d.moment.isoformat()] for s, p, d in due],
+            now=now.isoformat(),
+        )
+    return len(due)
+
+
+def _unclaimed_before_start(now: datetime) -> list[tuple[Session, ReminderKind]]:
+    """Sessions whose current before-the-session reminder is due and unclaimed: 24 h in
+    [start−24h, start−1h), 1 h in [start−1h, start), for sessions booked before that moment
+    (a later booking's invitation or request email has just said it all)."""
+    found: list[tuple[Session, ReminderKind]] = []
+    for index, (kind, ahead) in enumerate(BEFORE):
+        until = BEFORE[index + 1][1] if index + 1 < len(BEFORE) else timedelta(0)
+        claim = SentReminder.objects.filter(
+            session=OuterRef("pk"), kind=kind, for_moment=OuterRef("scheduled_start")
+        )
+        sessions = selectors.with_details(
+            Session.objects.filter(
+                status__in=REMINDED_STATUSES,
+                scheduled_start__gt=now + until,
+                scheduled_start__lte=now + ahead,
+                created_at__lte=F("scheduled_start") - ahead,
+            ).exclude(Exists(claim))
+        )
+        found.extend((session, kind) for session in sessions)
+    return found
+
+
+def _open_for_logging(now: datetime) -> QuerySet[Session]:
+    """The sessions a tutor may still have to log, with the log reminders already claimed."""
+    return selectors.with_details(
         Session.objects.filter(
             status__in=lifecycle.COMPLETABLE,
             scheduled_start__lte=now,
             scheduled_start__gte=now - LOG_LOOKBACK,
         )
+    ).prefetch_related(
+        Prefetch(
+            "sent_reminders",
+            queryset=SentReminder.objects.filter(kind__in=LOG_REMINDER_KINDS),
+        )
     )
-    for session in to_log:
-        if session.status == Status.IN_PROGRESS:
-            continue  # still in the call: it has not ended yet
-        due = due_for_logging(session, now)
-        if due is not None and not hasattr(session, "completion"):
-            reminded += _send(session, session.tutor, due, now)
-    return reminded
+
+
+@task()
+def send_reminders(*, items: list[list[Any]], now: str) -> int:
+    """Background task: tell each claimed person their reminder, once per reminder however
+    often this runs. `items` are [session id, user id, kind, moment]; `now` is when the
+    reminders fell due (their wording counts down from it)."""
+    at = datetime.fromisoformat(now)
+    sessions = {
+        s.pk: s
+        for s in selectors.with_details(Session.objects.filter(pk__in={i[0] for i in items}))
+    }
+    people = {u.pk: u for u in User.objects.filter(pk__in={i[1] for i in items})}
+    sent = 0
+    for session_id, user_id, kind, moment in items:
+        session, person = sessions.get(session_id), people.get(user_id)
+        if session is None or person is None:
+            continue
+        due = Due(ReminderKind(kind), datetime.fromisoformat(moment))
+        # A log reminder is sent once each; one before the session once per start time.
+        once = kind if kind in LOG_REMINDER_KINDS else f"{kind}:{due.moment.isoformat()}"
+        sent += deliver_once(
+            [_message(session, person, due, at)],
+            key=f"reminder:{session_id}:{once}",
+            kind=Kind.LOG_REMINDER if due.kind.startswith("log_") else Kind.REMINDER,
+            event=due.kind,
+            session_id=session_id,
+            link=session_link(session_id),
+        )
+    return sent
 
 
 def _people_on(session: Session) -> list[User]:
     students = [p.user for p in session.participants.all() if p.state in ON_SESSION]
     return [session.tutor, *students]
-
-
-def _send(session: Session, person: User, due: Due, now: datetime) -> int:
-    if not person.is_active:
-        return 0
-    message = _message(session, person, due, now)
-    kind = Kind.LOG_REMINDER if due.kind.startswith("log_") else Kind.REMINDER
-    link = session_link(session.pk)
-    with transaction.atomic():
-        if due.kind in LOG_REMINDER_KINDS:
-            # Once each, even if a call ending later moved the deadline after it was sent.
-            _, claimed = SentReminder.objects.get_or_create(
-                session=session, user=person, kind=due.kind, defaults={"for_moment": due.moment}
-            )
-        else:
-            _, claimed = SentReminder.objects.get_or_create(
-                session=session, user=person, kind=due.kind, for_moment=due.moment
-            )
-        if not claimed:
-            return 0
-        record([message], kind=kind, event=due.kind, session_id=session.pk, link=link)
-    send_emails([message], kind=kind, link=link)
-    return 1
 
 
 def _message(session: Session, person: User, due: Due, now: datetime) -> Message:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from studyhall.accounts.tokens import issue_token
 from studyhall.ledger.models import Account, AccountKind, Transfer
+from studyhall.ledger.selectors import balance_cents
 from studyhall.testing import factories as f
 from studyhall.tutoring.models import Completion, Session, Status
 
@@ -132,7 +133,7 @@ def ready_session(cast: Cast, *, student_index: int = 0) -> Session:
 def balance(cast: Cast, kind: AccountKind) -> int:
     if kind == AccountKind.TUTOR_EARNINGS:
         return Account.objects.get(kind=kind, user=cast.tutor).balance_cents
-    return Account.objects.get(kind=kind, organization=cast.org).balance_cents
+    return balance_cents(Account.objects.get(kind=kind, organization=cast.org))
 
 
 def test_twenty_requests_with_one_key_complete_and_pay_once(

@@ -34,7 +34,7 @@ from studyhall.core.errors import InvalidInput, NotFound
 from studyhall.orgs.models import Course
 from studyhall.orgs.selectors import is_member
 from studyhall.tutoring import booking_selectors, selectors
-from studyhall.tutoring.access import access_session
+from studyhall.tutoring.access import access_session, check_may_see_allowance
 from studyhall.tutoring.models import Session, Status
 from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.services.completion import complete_session
@@ -209,6 +209,12 @@ def booking_allowance(
         raise NotFound("There is no such course.")
     if start.tzinfo is None:
         raise InvalidInput("Give the start with its time zone.", code="invalid_start")
+    check_may_see_allowance(
+        actor,
+        organization_id=course.organization_id,
+        tutor_id=tutor_id,
+        student_ids=list(student_ids or [actor.pk]),
+    )
     members = User.objects.filter(
         memberships__organization_id=course.organization_id,
         pk__in=[tutor_id, *(student_ids or [actor.pk])],
@@ -361,4 +367,14 @@ def complete(
     )
     if result.replayed:
         response[REPLAYED_HEADER] = "true"
-    return _render(result.completion.session_id, actor)
+        return _render(result.completion.session_id, actor)
+    # Built from what the completion wrote and read under its lock: only the viewer's right
+    # to see earnings and an open new-time proposal are looked up.
+    session = result.completion.session
+    admin_orgs = frozenset() if actor.is_support_agent else selectors.admin_organization_ids(actor)
+    return session_out(
+        session,
+        show_earnings=_sees_earnings(actor, session, admin_orgs),
+        proposal=booking_selectors.open_proposals([session.pk]).get(session.pk),
+        participants=result.participants,
+    )

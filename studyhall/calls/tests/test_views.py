@@ -24,6 +24,7 @@ from studyhall.calls.broadcast import room
 from studyhall.calls.models import CallEvent, Connection, EventKind
 from studyhall.ledger.models import Transfer
 from studyhall.testing import factories as f
+from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.models import Completion, Mode, ParticipantState, Session, Status
 from studyhall.tutoring.services.completion import complete_session
@@ -341,6 +342,7 @@ def test_log_time_and_leave_call_completes_and_ends_the_call(
     # The call is announced as ended only once the completion has committed.
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = post_log(as_user(client, cast.tutor), session, log_form())
+    run_queued_tasks()
     assert async_to_sync(nothing_arrives)(layer, channel)
     for callback in callbacks:
         callback()

@@ -33,6 +33,7 @@ from studyhall.ledger.payouts import (
     mark_batch_paid,
     run_payouts,
 )
+from studyhall.ledger.selectors import balance_cents
 from studyhall.ledger.tests.conftest import Complete
 from studyhall.ledger.weeks import (
     last_finished_week,
@@ -54,7 +55,7 @@ AFTER_NEXT_WEEK = datetime(2025, 3, 19, 12, 0, tzinfo=UTC)
 
 def balance(cast: Cast, kind: AccountKind, user_id: Any = None) -> int:
     account = Account.objects.filter(kind=kind, organization=cast.org, user_id=user_id).first()
-    return account.balance_cents if account else 0
+    return balance_cents(account) if account else 0
 
 
 def tutor_balance(cast: Cast, user_id: int | None = None) -> int:

@@ -14,6 +14,7 @@ from django.core.mail import EmailMultiAlternatives
 from studyhall.notifications import services
 from studyhall.notifications.models import EmailPreference, Kind, Notification
 from studyhall.testing import factories as f
+from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring.models import ParticipantState, Session, Status
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.tutoring.services.notify import (
@@ -56,6 +57,7 @@ def test_an_invitation_tells_each_student_in_the_app_and_by_email(
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         after_commit_session_event(session_id=session.pk, event="invited", actor_id=cast.tutor.pk)
+    run_queued_tasks()
     assert sorted(m.to[0] for m in mail.outbox) == ["maya@example.test", "sam@example.test"]
     message = mail.outbox[0]
     assert isinstance(message, EmailMultiAlternatives)
@@ -95,10 +97,12 @@ def test_a_request_and_its_answer_go_both_ways(
         after_commit_session_event(
             session_id=session.pk, event="requested", actor_id=cast.student.pk
         )
+    run_queued_tasks()
     assert titles(cast.tutor) == ["Maya Chen asked you to tutor a CHEM 110 session."]
     assert Notification.objects.get(user=cast.tutor).kind == Kind.REQUEST
     with django_capture_on_commit_callbacks(execute=True):
         accept_session(session_id=session.pk, actor=cast.tutor)
+    run_queued_tasks()
     assert titles(cast.student) == [
         "Tess Tutor accepted the request; the CHEM 110 session is scheduled."
     ]
@@ -117,10 +121,12 @@ def test_decline_and_cancel_are_told_with_the_reason(
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         decline_session(session_id=s.pk, actor=cast.student)
+    run_queued_tasks()
     assert titles(cast.tutor) == ["Maya Chen will not take part in the CHEM 110 session."]
     assert titles(cast.student2) == ["Maya Chen will not take part in the CHEM 110 session."]
     with django_capture_on_commit_callbacks(execute=True):
         cancel_session(session_id=s.pk, actor=cast.tutor, reason="I am ill.")
+    run_queued_tasks()
     assert titles(cast.student2)[0] == "Tess Tutor canceled the CHEM 110 session. Reason: I am ill."
     # Maya declined earlier: she hears no more about it.
     assert titles(cast.student) == []
@@ -135,6 +141,7 @@ def test_the_recap_reaches_each_student_in_the_app_too(
     )
     with django_capture_on_commit_callbacks(execute=True):
         complete_session(session_id=s.pk, actor=cast.tutor, minutes=60, recap=f.GOOD_RECAP)
+    run_queued_tasks()
     notice = Notification.objects.get(user=cast.student)
     assert (notice.kind, notice.event) == (Kind.RECAP, "recap")
     assert notice.title == "Tess Tutor logged your CHEM 110 session and sent you the recap."

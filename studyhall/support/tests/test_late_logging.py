@@ -27,6 +27,7 @@ from studyhall.support.services.late_logging import (
 )
 from studyhall.testing import factories as f
 from studyhall.testing.factories import GOOD_RECAP
+from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring.models import Completion, ParticipantState, Session, Status
 from studyhall.tutoring.services.completion import complete_session
 
@@ -81,6 +82,7 @@ def test_late_logging_end_to_end(
 
     with django_capture_on_commit_callbacks(execute=True):
         decision = approve_late_log(actor=cast.agent, request_id=request.pk)
+    run_queued_tasks()
     assert decision.changed
     request.refresh_from_db()
     late.refresh_from_db()
@@ -117,6 +119,7 @@ def test_late_logging_end_to_end(
     with django_capture_on_commit_callbacks(execute=True):
         again = approve_late_log(actor=cast.agent, request_id=request.pk)
         other = approve_late_log(actor=cast.agent, request_id=request.pk)
+    run_queued_tasks()
     assert not again.changed and not other.changed
     assert writes() == before
     assert mailoutbox == []
@@ -153,6 +156,7 @@ def test_decline_tells_the_tutor_why_and_writes_no_money(
         decision = decline_late_log(
             actor=cast.agent, request_id=request.pk, reason="Maya says this session never met."
         )
+    run_queued_tasks()
     assert decision.changed
     request.refresh_from_db()
     assert request.status == RequestStatus.DECLINED

@@ -32,6 +32,7 @@ from studyhall.support.services import chat
 from studyhall.support.services.corrections import propose_correction
 from studyhall.support.services.late_logging import request_late_log
 from studyhall.testing.factories import GOOD_RECAP
+from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring.models import Completion, Session, Status
 from studyhall.tutoring.services.completion import complete_session
 
@@ -471,6 +472,7 @@ def test_late_logging_through_the_pages(
     assert "Approve and log the session" in review and REASON in review
     with django_capture_on_commit_callbacks(execute=True):
         approved = agent.post(reverse("support:late_log_approve", args=[request.pk]), follow=True)
+    run_queued_tasks()
     assert "Session logged for Tess Tutor: $13.75 deposited" in html_of(approved)
     late.refresh_from_db()
     assert late.status == Status.COMPLETED

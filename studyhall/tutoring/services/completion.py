@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from studyhall.accounts.models import User
@@ -14,7 +15,7 @@ from studyhall.core.errors import Conflict, InvalidInput
 from studyhall.core.money import earnings_cents, format_cents
 from studyhall.core.text import clean_text
 from studyhall.ledger.services import deposit_earning
-from studyhall.orgs.selectors import hourly_rate_cents
+from studyhall.orgs.selectors import hourly_rate_expression
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.call_presence import call_presence
@@ -40,6 +41,10 @@ class CompletionResult:
     completion: Completion
     # True when this call repeated an earlier one with the same idempotency key.
     replayed: bool
+    # A fresh completion's session as written (organization, course, tutor and the
+    # completion's earning loaded) and its participants with their users, so that a response
+    # can be built without reading them again. Empty for a replay.
+    participants: list[Participant] = field(default_factory=list)
 
 
 def complete_session(
@@ -98,21 +103,22 @@ def _complete(
     ending_call: bool,
     no_show_user_ids: Collection[int],
 ) -> CompletionResult:
-    # Access first, so that someone who gets a 404 never holds the session's lock.
-    access_session(actor, session_id)
-    locked = Session.objects.select_for_update(of=("self",))
-    session = access_session(actor, session_id, queryset=locked)
+    # One read, under the lock: the session (with what the checks and the response need),
+    # the tutor's rate, and which session this idempotency key already completed, if any.
+    session = access_session(actor, session_id, queryset=_lock_query(actor, key))
     reason = _check_actor(actor, session, on_behalf_reason)
 
     if key is not None:
-        earlier = Completion.objects.filter(completed_by=actor, idempotency_key=key).first()
-        if earlier is not None:
-            if earlier.session_id != session.pk:
+        replayed_session_id = session.__dict__["replayed_session_id"]
+        if replayed_session_id is not None:
+            if replayed_session_id != session.pk:
                 raise Conflict(
                     "This Idempotency-Key was already used for another session; send a new one.",
                     code="idempotency_key_reused",
                 )
-            return CompletionResult(earlier, replayed=True)
+            return CompletionResult(
+                Completion.objects.get(completed_by=actor, idempotency_key=key), replayed=True
+            )
 
     now = timezone.now()
     participants = list(session.participants.select_related("user"))
@@ -125,16 +131,24 @@ def _complete(
     minutes = check_duration(minutes)
     checked_recap = check_recap(recap, min_chars=session.organization.min_recap_chars)
 
-    measured = call_presence().measured_seconds(session.pk) if session.is_online else None
+    measured = (
+        call_presence().measured_seconds(
+            session.pk,
+            tutor_id=session.tutor_id,
+            student_ids={p.user_id for p in participants if p.state == ParticipantState.ACCEPTED},
+        )
+        if session.is_online
+        else None
+    )
     overlogged = measured is not None and minutes * 60 > measured + OVERLOG_TOLERANCE_SECONDS
 
     for participant in no_shows:
         participant.save(update_fields=["state", "no_show", "responded_at"])
 
     organization = session.organization
-    rate = hourly_rate_cents(organization=organization, tutor_id=session.tutor_id)
+    rate = int(session.__dict__["rate_cents"])
     amount = earnings_cents(hourly_rate_cents=rate, minutes=minutes)
-    earning = deposit_earning(
+    deposit = deposit_earning(
         organization=organization,
         tutor_id=session.tutor_id,
         session_id=session.pk,
@@ -145,6 +159,7 @@ def _complete(
         ),
         created_by=actor,
     )
+    earning = deposit.transfer
     completion = Completion.objects.create(
         session=session,
         minutes=minutes,
@@ -176,9 +191,21 @@ def _complete(
         measured_seconds=None if measured is None else int(measured),
         overlogged=overlogged,
         no_show_user_ids=sorted(p.user_id for p in no_shows),
+        tutor_balance_cents=deposit.tutor_balance_cents,
     )
     after_commit_send_recap(session_id=session.pk)
-    return CompletionResult(completion, replayed=False)
+    session.completion = completion
+    return CompletionResult(completion, replayed=False, participants=participants)
+
+
+def _lock_query(actor: User, key: str | None) -> QuerySet[Session]:
+    locked = Session.objects.select_for_update(of=("self",)).annotate(
+        rate_cents=hourly_rate_expression()
+    )
+    if key is None:
+        return locked
+    earlier = Completion.objects.filter(completed_by=actor, idempotency_key=key)
+    return locked.annotate(replayed_session_id=Subquery(earlier.values("session_id")[:1]))
 
 
 def _mark_no_shows(participants: list[Participant], user_ids: Collection[int]) -> list[Participant]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from studyhall.accounts.models import User
@@ -21,6 +21,7 @@ from studyhall.core.errors import Conflict, Forbidden
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import (
+    Participant,
     ParticipantState,
     ProposalState,
     Session,
@@ -37,7 +38,9 @@ REQUEST_UNANSWERED = "request_unanswered"
 NOBODY_CAME = "nobody_came"
 
 
-def missed_reason(session: Session, *, now: datetime) -> str | None:
+def missed_reason(
+    session: Session, *, now: datetime, has_accepted: bool | None = None
+) -> str | None:
     """Whether the job should mark `session` missed at `now`, and why.
 
     - An invitation whose start passes with no student accepted is missed at its start. (A
@@ -58,7 +61,9 @@ def missed_reason(session: Session, *, now: datetime) -> str | None:
     )
     if session.status == Status.REQUESTED:
         return REQUEST_UNANSWERED if now >= deadline else None
-    if session.participants.filter(state=ParticipantState.ACCEPTED).exists():
+    if has_accepted is None:
+        has_accepted = session.participants.filter(state=ParticipantState.ACCEPTED).exists()
+    if has_accepted:
         return None
     due = deadline if session.recorded_after_the_fact else session.scheduled_start
     return NO_STUDENT_ACCEPTED if now >= due else None
@@ -81,18 +86,17 @@ def sweep(*, now: datetime | None = None) -> SweepResult:
     for proposal_id, session_id in due_proposals.values_list("pk", "session_id"):
         if _expire_proposal(proposal_id, session_id, now=now):
             result.expired_proposals.append(proposal_id)
+    accepted = Participant.objects.filter(session=OuterRef("pk"), state=ParticipantState.ACCEPTED)
     candidates = (
         Session.objects.filter(scheduled_start__lte=now)
-        .filter(
-            Q(status=Status.REQUESTED)
-            | (Q(status=Status.INVITED) & ~Q(participants__state=ParticipantState.ACCEPTED))
-        )
+        .filter(Q(status=Status.REQUESTED) | (Q(status=Status.INVITED) & ~Exists(accepted)))
         .select_related("organization")
         .order_by("scheduled_start", "pk")
     )
     # Most candidates are not due yet (a request waits for the grace period's end); only the
-    # due ones are locked, and checked again under the lock.
-    due = [s.pk for s in candidates if missed_reason(s, now=now) is not None]
+    # due ones are locked, and checked again under the lock. One query, however many: an
+    # invitation among the candidates has no accepted student.
+    due = [s.pk for s in candidates if missed_reason(s, now=now, has_accepted=False) is not None]
     for session_id in due:
         if _mark_missed(session_id, now=now):
             result.missed_sessions.append(session_id)

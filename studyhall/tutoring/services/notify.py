@@ -1,21 +1,24 @@
-"""Telling people about their sessions, in the app and by email, only after the transaction
-that changed the session commits.
+"""Telling people about their sessions, in the app and by email, once the change commits.
 
-Callbacks take ids and read what was committed; `robust` keeps a mail-server hiccup from
-turning a committed change into an error page. Each person gets one in-app notification and,
-unless they turned that kind off, one email (see `studyhall.notifications`).
+Each message is a background task enqueued in the same transaction as the change (the task
+queue's table is in the same database): a rolled-back change enqueues nothing, and a committed
+one is told even if the process dies right after the commit. The worker (`manage.py
+db_worker`) runs each task at least once; `deliver_once` keys every notification, so a rerun
+tells nobody twice. Tasks take ids and read what was committed. Each person gets one in-app
+notification and, unless they turned that kind off, one email (see `studyhall.notifications`).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from django.db import transaction
 from django.urls import reverse
+from django_tasks import task
 
 from studyhall.accounts.models import User
 from studyhall.notifications.models import Kind
-from studyhall.notifications.services import Message, deliver
+from studyhall.notifications.services import Message, deliver_once
 from studyhall.tutoring.models import ON_SESSION, ParticipantState, Session
 from studyhall.tutoring.text import when
 
@@ -48,10 +51,14 @@ ANSWER_EXPECTED = frozenset({"invited", "requested", "rescheduled"})
 
 
 def after_commit_send_recap(*, session_id: int) -> None:
-    def send_recap() -> None:
-        send_recap_to_students(session_id)
+    """Enqueue the recap to the students, in the caller's transaction."""
+    send_recap.enqueue(session_id=session_id)
 
-    transaction.on_commit(send_recap, robust=True)
+
+@task()
+def send_recap(session_id: int) -> int:
+    """Background task: the recap of a completed session to its students, once."""
+    return send_recap_to_students(session_id)
 
 
 def after_commit_session_event(
@@ -66,13 +73,36 @@ def after_commit_session_event(
     new time of a "rescheduled" proposal, shown to each person in their own time zone."""
     if event not in EVENT_SUBJECTS:
         raise ValueError(f"unknown session event {event!r}")
+    send_event.enqueue(
+        session_id=session_id,
+        event=event,
+        actor_id=actor_id,
+        only_user_id=only_user_id,
+        proposed_start=proposed_start.isoformat() if proposed_start is not None else None,
+        # One key per happening: a rerun of this task is recognised, a later event is not.
+        key=f"event:{event}:session:{session_id}:{uuid.uuid4().hex}",
+    )
 
-    def send_event() -> None:
-        send_session_event(
-            session_id, event, actor_id, only_user_id=only_user_id, proposed_start=proposed_start
-        )
 
-    transaction.on_commit(send_event, robust=True)
+@task()
+def send_event(
+    *,
+    session_id: int,
+    event: str,
+    actor_id: int | None,
+    only_user_id: int | None,
+    proposed_start: str | None,
+    key: str,
+) -> int:
+    """Background task: one session event to the people on the session, once."""
+    return send_session_event(
+        session_id,
+        event,
+        actor_id,
+        only_user_id=only_user_id,
+        proposed_start=datetime.fromisoformat(proposed_start) if proposed_start else None,
+        key=key,
+    )
 
 
 def session_link(session_id: int) -> str:
@@ -107,8 +137,9 @@ def send_recap_to_students(session_id: int) -> int:
         )
         for student in students
     ]
-    return deliver(
+    return deliver_once(
         messages,
+        key=f"recap:session:{session.pk}",
         kind=Kind.RECAP,
         event="recap",
         session_id=session.pk,
@@ -123,8 +154,10 @@ def send_session_event(
     *,
     only_user_id: int | None = None,
     proposed_start: datetime | None = None,
+    key: str | None = None,
 ) -> int:
-    """Tell the people on the session, but not the one who acted, what happened.
+    """Tell the people on the session, but not the one who acted, what happened (once per
+    `key`; a fresh key when none is given).
 
     Students who declined or were removed hear no more about it; `only_user_id` narrows the
     message to one person (the student who was removed). Returns how many emails went out.
@@ -172,8 +205,9 @@ def send_session_event(
                 },
             )
         )
-    return deliver(
+    return deliver_once(
         messages,
+        key=key or f"event:{event}:session:{session.pk}:{uuid.uuid4().hex}",
         kind=EVENT_KINDS[event],
         event=event,
         session_id=session.pk,

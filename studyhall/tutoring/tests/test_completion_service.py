@@ -23,8 +23,10 @@ from studyhall.core.errors import (
 )
 from studyhall.core.models import AuditEntry
 from studyhall.ledger.models import Account, AccountKind, Entry, Transfer, TransferKind
+from studyhall.ledger.selectors import balance_cents
 from studyhall.testing import factories as f
 from studyhall.testing.factories import GOOD_RECAP
+from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring.call_presence import NoCallPresence
 from studyhall.tutoring.models import (
     Completion,
@@ -105,7 +107,7 @@ def answers_of_length(total: int, *, pad: str = "") -> dict[str, str]:
 
 def balance(account_kind: str, **filters: Any) -> int:
     account = Account.objects.filter(kind=account_kind, **filters).first()
-    return account.balance_cents if account else 0
+    return balance_cents(account) if account else 0
 
 
 def assert_nothing_written(session: Session, status: str, ended_at: datetime | None = None) -> None:
@@ -251,7 +253,8 @@ def test_balances_add_up_over_several_sessions(cast: Cast) -> None:
     assert sorted(Transfer.objects.values_list("amount_cents", flat=True)) == [750, 1649, 2699]
     for account in Account.objects.all():
         summed = account.entries.aggregate(total=Sum("amount_cents"))["total"]
-        assert account.balance_cents == summed
+        assert balance_cents(account) == summed
+        assert account.balance_cents == (0 if account.kind == AccountKind.ORG_BUDGET else summed)
     assert Entry.objects.aggregate(total=Sum("amount_cents"))["total"] == 0
 
 
@@ -391,9 +394,11 @@ def test_after_removing_the_invited_participant_the_session_completes(
     )  # fmt: skip
     refused(RuleViolation, "participants_not_accepted", s, cast.tutor)
     remove_participant(session_id=s.pk, actor=cast.tutor, user_id=cast.student2.pk)
+    run_queued_tasks()
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         complete(s, cast.tutor, minutes=30)
+    run_queued_tasks()
     assert_paid_once(s, amount=750, tutor=cast.tutor)
     # The removed student is not sent the recap.
     assert [m.to for m in mailoutbox] == [["maya@example.test"]]
@@ -779,6 +784,7 @@ def test_nothing_is_written_when_a_step_fails(
         pytest.raises(RuntimeError, match="audit log unavailable"),
     ):
         complete(session, cast.tutor, idempotency_key="k1")
+    run_queued_tasks()
     assert callbacks == []
     assert_nothing_written(session, Status.SCHEDULED)
     assert Account.objects.count() == 0
@@ -858,6 +864,7 @@ def test_each_accepted_student_is_sent_the_recap(
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         complete(s, cast.tutor)
+    run_queued_tasks()
     assert sorted(m.to[0] for m in mailoutbox) == ["maya@example.test", "sam@example.test"]
     for message in mailoutbox:
         assert len(message.to) == 1
@@ -874,6 +881,7 @@ def test_a_refused_completion_sends_no_email(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         refused(RuleViolation, "recap_too_short", session, cast.tutor, recap=answers_of_length(10))
+    run_queued_tasks()
     assert callbacks == []
     assert mailoutbox == []
 
@@ -886,8 +894,10 @@ def test_a_replay_sends_no_second_email(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         complete(session, cast.tutor, idempotency_key="once")
+    run_queued_tasks()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert complete(session, cast.tutor, idempotency_key="once").replayed
+    run_queued_tasks()
     assert callbacks == []
     assert len(mailoutbox) == 1
 

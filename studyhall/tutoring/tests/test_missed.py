@@ -288,7 +288,7 @@ def test_the_scheduler_and_worker_mark_missed_sessions(
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
 
     assert status_of(session) == Status.MISSED
-    result = DBTaskResult.objects.get()
+    result = DBTaskResult.objects.get(task_path="studyhall.tutoring.tasks.mark_missed_sessions")
     assert result.status == "SUCCESSFUL"
     assert result.return_value == {"expired_proposals": [], "missed_sessions": [session.pk]}
 
@@ -360,3 +360,31 @@ def test_a_missed_session_frees_its_time(cast: Cast, frozen: time_machine.Travel
     assert not TimeProposal.objects.exists()
     with pytest.raises(RuleViolation):
         invitation(cast, start=NOW + timedelta(hours=6))
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_a_sweep_with_nothing_due_costs_the_same_few_statements(
+    cast: Cast, frozen: time_machine.Traveller, count: int, django_assert_num_queries: Any
+) -> None:
+    # Requests still waiting for their tutor (not due until logging would close) and
+    # invitations with a student who accepted: none is due.
+    for n in range(count):
+        f.make_session(
+            org=cast.org,
+            tutor=cast.tutor,
+            students=[cast.student],
+            start=START - timedelta(hours=2, minutes=n),
+            states=[ParticipantState.INVITED],
+            status=Status.REQUESTED,
+        )
+        f.make_session(
+            org=cast.org,
+            tutor=cast.tutor,
+            students=[cast.student, cast.student2],
+            start=START - timedelta(hours=3, minutes=n),
+            states=[ParticipantState.ACCEPTED, ParticipantState.INVITED],
+        )
+    frozen.move_to(START)
+    with django_assert_num_queries(2):  # the due new times, the candidates
+        result = missed.sweep()
+    assert (result.expired_proposals, result.missed_sessions) == ([], [])

@@ -15,6 +15,7 @@ from studyhall.core.models import AuditEntry
 from studyhall.ledger.models import Transfer
 from studyhall.testing import factories as f
 from studyhall.testing.factories import GOOD_RECAP
+from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring.models import Completion, ParticipantState, Session, Status
 from studyhall.tutoring.services.completion import complete_session
 
@@ -41,6 +42,7 @@ def test_a_student_who_never_came_is_taken_off_and_gets_no_recap(
             recap=GOOD_RECAP,
             no_show_user_ids=[cast.student2.pk],
         )
+    run_queued_tasks()
     assert states(group) == {
         cast.student.pk: (ParticipantState.ACCEPTED, False),
         cast.student2.pk: (ParticipantState.REMOVED, True),

@@ -388,7 +388,9 @@ def test_completion_blocker_words_match_the_service(
     cast: Cast, frozen: None, settings, code: str | None
 ):
     settings.STUDYHALL_CALL_PRESENCE = f"{__name__}.SomeoneInCall"
-    session = ready(cast, **BLOCKED.get(code or "", {}))
+    # Only an online session has a call to still be in.
+    in_call = {"mode": "online"} if code == "participants_in_call" else {}
+    session = ready(cast, **BLOCKED.get(code or "", in_call))
     SomeoneInCall.present = {cast.student.pk} if code == "participants_in_call" else set()
     try:
         details = selectors.with_details(Session.objects.all()).get(pk=session.pk)
@@ -405,6 +407,22 @@ def test_completion_blocker_words_match_the_service(
         SomeoneInCall.present = set()
     assert (blocker.code, blocker.message) == refusal if blocker else refusal is None
     assert (blocker.code if blocker else None) == code
+
+
+def test_an_in_person_session_never_asks_who_is_in_a_call(
+    cast: Cast, frozen: None, settings: Any
+) -> None:
+    settings.STUDYHALL_CALL_PRESENCE = f"{__name__}.SomeoneInCall"
+    SomeoneInCall.present = {cast.student.pk}
+    try:
+        session = ready(cast)
+        details = selectors.with_details(Session.objects.all()).get(pk=session.pk)
+        assert selectors.completion_blocker(details, cast.tutor) is None
+        complete_session(session_id=session.pk, actor=cast.tutor, minutes=30, recap=f.GOOD_RECAP)
+    finally:
+        SomeoneInCall.present = set()
+    session.refresh_from_db()
+    assert session.status == "completed"
 
 
 def test_completion_blocker_for_others(cast: Cast, frozen: None):

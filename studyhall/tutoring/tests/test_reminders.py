@@ -11,6 +11,8 @@ import time_machine
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from studyhall.notifications.models import (
@@ -21,6 +23,7 @@ from studyhall.notifications.models import (
     SentReminder,
 )
 from studyhall.testing import factories as f
+from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring.models import ParticipantState, Session, Status
 from studyhall.tutoring.reminders import send_due_reminders
 from studyhall.tutoring.services.completion import complete_session
@@ -58,8 +61,11 @@ def booked(cast: Cast, *, start: datetime = START, **kwargs: object) -> Session:
 
 
 def run_at(moment: datetime) -> int:
+    """One tick of the reminder job at `moment`, and the worker running what it enqueued."""
     with time_machine.travel(moment, tick=False):
-        return send_due_reminders()
+        claimed = send_due_reminders()
+        run_queued_tasks()
+        return claimed
 
 
 def sent() -> list[tuple[str, str]]:
@@ -265,7 +271,10 @@ def test_running_the_scheduler_and_worker_twice_sends_each_email_once(
         with time_machine.travel(START - H + timedelta(minutes=minutes), tick=False):
             call_command("run_scheduler", "--once")
             call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
-    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 2
+    ran = DBTaskResult.objects.filter(status="SUCCESSFUL")
+    # The job twice; the first run claimed both reminders and enqueued the task telling them.
+    assert ran.filter(task_path="studyhall.notifications.tasks.send_due_reminders").count() == 2
+    assert ran.filter(task_path="studyhall.notifications.reminders.send_reminders").count() == 1
     assert sorted(m.to[0] for m in outbox) == ["maya@example.test", "tutor@example.test"]
     # The same job enqueued twice at once (two schedulers) still sends nothing more.
     with time_machine.travel(START - H + timedelta(minutes=10), tick=False):
@@ -275,3 +284,44 @@ def test_running_the_scheduler_and_worker_twice_sends_each_email_once(
         job.enqueue()
         call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
     assert len(outbox) == 2
+
+
+# -- what a run costs ------------------------------------------------------------------------
+
+
+def _history(cast: Cast, count: int) -> None:
+    """`count` sessions in every window a reminder looks at, each already reminded."""
+    for n in range(count):
+        booked(cast, start=START + timedelta(minutes=n))  # due for the 24-hour reminder
+        booked(cast, start=START - 23 * H + timedelta(minutes=n))  # started: to log
+    run_at(START - 20 * H)
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_a_run_with_nothing_due_costs_the_same_few_statements_however_many_sessions(
+    cast: Cast, outbox: list, count: int, django_assert_max_num_queries: Any
+) -> None:
+    _history(cast, count)
+    claimed = SentReminder.objects.count()
+    assert claimed == 3 * count  # the tutor and the student before; the tutor to log
+    with (
+        time_machine.travel(START - 20 * H + 2 * timedelta(minutes=1), tick=False),
+        django_assert_max_num_queries(6),
+    ):
+        assert send_due_reminders() == 0
+    assert SentReminder.objects.count() == claimed
+
+
+def test_due_reminders_are_claimed_in_one_statement(cast: Cast, outbox: list) -> None:
+    for n in range(5):
+        booked(cast, start=START + timedelta(minutes=n))
+    with (
+        time_machine.travel(START - 20 * H, tick=False),
+        CaptureQueriesContext(connection) as ctx,
+    ):
+        assert send_due_reminders() == 10
+    inserts = [q["sql"] for q in ctx.captured_queries if "INSERT" in q["sql"]]
+    assert len(inserts) == 2  # the claims, and the one task that tells everyone
+    assert outbox == []
+    run_queued_tasks()
+    assert len(outbox) == 10

@@ -1,0 +1,106 @@
+"""What one completion costs the database, pinned: completion is the hot path.
+
+Counted in real transactions (no test savepoints), after a first completion has created the
+tutor's and the budget's accounts, as a tutor completes in person and online."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from studyhall.accounts.tokens import issue_token
+from studyhall.api.tests.support import Api
+from studyhall.testing import factories as f
+from studyhall.tutoring.models import Mode, Session, Status
+from studyhall.tutoring.services.completion import complete_session
+
+if TYPE_CHECKING:
+    from conftest import Cast
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+# Statements inside the one transaction, without BEGIN and COMMIT: the locked read (with
+# the rate and the idempotency key's earlier use), the participants, the budget account's id,
+# the tutor's balance (UPDATE … RETURNING), the transfer, its entries, the completion, the
+# session's status, the audit entry, and the recap's task. Online adds who is still in the
+# call and the call's events (the measured time).
+IN_TRANSACTION = {Mode.IN_PERSON: 10, Mode.ONLINE: 12}
+
+
+def _ready(cast: Cast, mode: str) -> Session:
+    f.set_rate(cast.org, cast.tutor, 1800)
+    warm = f.make_session(org=cast.org, tutor=cast.tutor, students=[cast.student], mode=mode)
+    complete_session(session_id=warm.pk, actor=cast.tutor, minutes=30, recap=f.GOOD_RECAP)
+    return f.make_session(
+        org=cast.org,
+        tutor=cast.tutor,
+        students=[cast.student],
+        mode=mode,
+        start=timezone.now() - timedelta(days=1),
+    )
+
+
+def _kinds(captured: list[dict[str, Any]]) -> Counter[str]:
+    """Statements by kind; SQLite's log shows BEGIN and COMMIT, PostgreSQL's does not."""
+    kinds: Counter[str] = Counter()
+    for query in captured:
+        sql = query["sql"].lstrip().upper()
+        kinds["transaction" if sql.startswith(("BEGIN", "COMMIT")) else "statement"] += 1
+        if sql.startswith("COMMIT") or sql.startswith("SAVEPOINT"):
+            kinds[sql.split()[0].lower()] += 1
+    return kinds
+
+
+@pytest.mark.parametrize("mode", [Mode.IN_PERSON, Mode.ONLINE])
+def test_one_completion_is_one_transaction_of_few_statements(cast: Cast, mode: str) -> None:
+    session = _ready(cast, mode)
+    with CaptureQueriesContext(connection) as ctx:
+        complete_session(
+            session_id=session.pk,
+            actor=cast.tutor,
+            minutes=30,
+            recap=f.GOOD_RECAP,
+            idempotency_key="key-1",
+        )
+    kinds = _kinds(ctx.captured_queries)
+    assert kinds["statement"] == IN_TRANSACTION[mode], [q["sql"] for q in ctx.captured_queries]
+    assert kinds["savepoint"] == 0
+    if connection.vendor == "sqlite":
+        assert kinds["commit"] == 1
+    session.refresh_from_db()
+    assert session.status == Status.COMPLETED
+
+
+@pytest.mark.parametrize("mode", [Mode.IN_PERSON, Mode.ONLINE])
+def test_the_api_answers_a_completion_from_what_it_wrote(cast: Cast, mode: str) -> None:
+    session = _ready(cast, mode)
+    api = Api(token=issue_token(request=None, email=cast.tutor.email, password=f.PASSWORD))
+    assert api.get("/me/balance").status_code == 200  # a token records its first use once
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.post(
+            f"/sessions/{session.pk}/complete",
+            {"minutes": 30, "recap": dict(f.GOOD_RECAP)},
+            headers={"Idempotency-Key": "key-1"},
+        )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["status"], body["logged_minutes"], body["earnings"]) == (
+        "completed",
+        30,
+        {"amount_cents": 900, "currency": "USD"},
+    )
+    assert [p["user"]["id"] for p in body["participants"]] == [cast.student.pk]
+    kinds = _kinds(ctx.captured_queries)
+    # The bearer token with its user (1), the completion, whether the viewer administers the
+    # organization and an open new-time proposal (2): no re-read of the session.
+    assert kinds["statement"] == 1 + IN_TRANSACTION[mode] + 2, [
+        q["sql"] for q in ctx.captured_queries
+    ]
+    if connection.vendor == "sqlite":
+        assert kinds["commit"] == 1
