@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
@@ -15,8 +16,13 @@ from studyhall.tutoring.selectors import with_details
 RECENT = timedelta(days=30)
 
 
+FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def feed_owner(token: str) -> User | None:
-    if not token or len(token) > 64:
+    # Tokens are URL-safe base64; anything else (a NUL byte, which PostgreSQL refuses in a
+    # query) names no feed.
+    if not FEED_TOKEN.fullmatch(token):
         return None
     feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
     if feed is None or not feed.user.is_active:

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -56,7 +57,13 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
 
 
 def _back(request: HttpRequest) -> str:
+    """Where to go after marking: the page the form was on (a path on this site), else the
+    list. Anything else — another site, or text that is not a path — goes to the list."""
     back = request.POST.get("next", "")
-    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+    if (
+        back.startswith("/")
+        and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
+        and back.isprintable()
+    ):
         return back
-    return "notifications:list"
+    return reverse("notifications:list")

@@ -23,8 +23,16 @@ from studyhall.tutoring.services.scheduling import (
 def local_moment(day: date, clock: time, zone: ZoneInfo) -> datetime:
     """The wall-clock `day` and `clock` in `zone` as an aware datetime. A time the clocks skip
     (2:30 AM on the night they spring forward) is refused; a time that happens twice (the
-    night they fall back) is the first of the two."""
+    night they fall back) is the first of the two. A day at the calendar's very ends (year 1
+    or 9999), where the moment cannot be moved into UTC, is refused too."""
     moment = datetime.combine(day, clock, tzinfo=zone)
+    try:
+        moment.astimezone(UTC).astimezone(zone)
+    except OverflowError:
+        raise forms.ValidationError(
+            "Choose a date within a year of today: sessions are booked at most a year ahead.",
+            code="date_out_of_range",
+        ) from None
     if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment.replace(tzinfo=None):
         raise forms.ValidationError(
             f"{clock:%H:%M} does not exist on {day:%a, %b} {day.day} in {zone.key}: the clocks "
@@ -59,7 +67,7 @@ class WhenForm(forms.Form):
             try:
                 data["start"] = local_moment(data["date"], data["time"], self.zone)
             except forms.ValidationError as error:
-                self.add_error("time", error)
+                self.add_error("date" if error.code == "date_out_of_range" else "time", error)
         return data
 
 

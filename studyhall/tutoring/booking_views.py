@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from studyhall.accounts.models import User
-from studyhall.core.errors import DomainError, Forbidden, NotFound
+from studyhall.core.errors import DomainError, Forbidden, NotFound, RuleViolation
 from studyhall.orgs.models import Course
 from studyhall.tutoring import booking_selectors, lifecycle
 from studyhall.tutoring.access import access_session
@@ -108,14 +108,18 @@ def _allowance_context(
     past = _after_the_fact_note(start, minutes, course=course, viewer=viewer)
     if start is None or not students:
         return {"allowance_lines": [], "allowance_missing": True, "after_the_fact_note": past}
-    left = limits.allowance(
-        organization=course.organization,
-        course=course,
-        tutor=tutor,
-        students=students,
-        start=start,
-        exclude_session_id=exclude_session_id,
-    )
+    try:
+        left = limits.allowance(
+            organization=course.organization,
+            course=course,
+            tutor=tutor,
+            students=students,
+            start=start,
+            exclude_session_id=exclude_session_id,
+        )
+    except RuleViolation as refusal:
+        # Too far away to book at all: that is all there is to say.
+        return {"allowance_lines": [], "allowance_error": refusal.message}
     lines = allowance_lines(left, minutes=minutes, viewer=viewer, now=timezone.now())
     return {
         "allowance_lines": lines,

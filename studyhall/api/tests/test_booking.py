@@ -434,3 +434,34 @@ def test_accepting_is_checked_against_the_limits_again(cast: Cast, api_as: ApiAs
     )
 
     assert (problem["limit"], problem["remaining_minutes"]) == ("student_course_weekly", 60)
+
+
+def test_a_student_cannot_read_another_students_allowance(cast: Cast, api_as: ApiAs) -> None:
+    query = {
+        "course_id": cast.course.pk,
+        "tutor_id": cast.tutor.pk,
+        "start": START.isoformat(),
+        "student_ids": [cast.student2.pk],
+    }
+    refused = api_as(cast.student).get("/sessions/booking/allowance", **query)
+    body = assert_problem(refused, 403, "allowance_of_others")
+    assert "sam@example.test" not in refused.content.decode()
+    assert body["detail"].startswith("You can see only your own booking allowance")
+    both = {**query, "student_ids": [cast.student.pk, cast.student2.pk]}
+    both_response = api_as(cast.student).get("/sessions/booking/allowance", **both)
+    assert_problem(both_response, 403, "allowance_of_others")
+    # Their own, the tutor being booked, and the org admin may ask.
+    own = api_as(cast.student).get(
+        "/sessions/booking/allowance", **{**query, "student_ids": [cast.student.pk]}
+    )
+    assert own.status_code == 200
+    for viewer in (cast.tutor, cast.admin):
+        allowed = api_as(viewer).get("/sessions/booking/allowance", **query)
+        assert allowed.status_code == 200, allowed.content
+        assert [s["user"]["email"] for s in allowed.json()["students"]] == ["sam@example.test"]
+    # Another tutor of the organization is not the one being booked.
+    assert_problem(
+        api_as(cast.other_tutor).get("/sessions/booking/allowance", **query),
+        403,
+        "allowance_of_others",
+    )

@@ -220,3 +220,12 @@ def test_the_session_page_offers_add_to_calendar(client: Client, cast: Cast) -> 
     html = client.get(reverse("tutoring:detail", args=[session.pk])).content.decode()
     link = reverse("calendars:session_ics", kwargs={"pk": session.pk})
     assert f'href="{link}" download>Add to calendar (.ics)</a>' in html
+
+
+@pytest.mark.parametrize("token", ["abc\x00def", "\x00", "a" * 65, "ab cd", "abc%2Fdef"])
+def test_a_feed_address_that_cannot_be_a_token_is_404(
+    client: Client, cast: Cast, token: str
+) -> None:
+    feed_of(cast.student)
+    response = client.get(f"/calendar/feed/{token}.ics")
+    assert response.status_code == 404

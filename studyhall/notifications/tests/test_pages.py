@@ -121,6 +121,23 @@ def test_mark_all_read_and_the_unread_filter(client: Client, cast: Cast) -> None
     assert client.get(reverse("notifications:read_all")).status_code == 405
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["notifications:list", "no-slash", "javascript:alert(1)", "//evil.test/x", "/x\x00y", ""],
+)
+def test_read_all_goes_back_only_to_a_path_on_this_site(
+    client: Client, cast: Cast, target: str
+) -> None:
+    notify(cast.student, "One")
+    client.force_login(cast.student)
+    response = client.post(reverse("notifications:read_all"), {"next": target})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("notifications:list")
+    assert Notification.objects.filter(user=cast.student, read_at__isnull=True).count() == 0
+    back = client.post(reverse("notifications:read_all"), {"next": "/sessions/?tab=past"})
+    assert back["Location"] == "/sessions/?tab=past"
+
+
 def test_the_list_needs_sign_in(client: Client, db: None) -> None:
     response = client.get(reverse("notifications:list"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from studyhall.accounts.models import User
+from studyhall.core.errors import RuleViolation
 from studyhall.orgs.models import Course, Membership, Organization
 from studyhall.tutoring.limit_rules import (
     COUNTING_PARTICIPANT_STATES,
@@ -199,6 +200,26 @@ class Allowance:
     students: list[StudentAllowance]
 
 
+# Bookings and the allowance look at most this far from today, either way.
+HORIZON = timedelta(days=365)
+
+
+def check_within_a_year(start: datetime, *, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    if start > now + HORIZON:
+        raise RuleViolation(
+            "Sessions can be booked at most a year ahead; choose an earlier date.",
+            code="start_too_far_ahead",
+            field="start",
+        )
+    if start < now - HORIZON:
+        raise RuleViolation(
+            "That date is more than a year ago; choose a recent date.",
+            code="start_too_far_in_past",
+            field="start",
+        )
+
+
 def allowance(
     *,
     organization: Organization,
@@ -208,6 +229,10 @@ def allowance(
     start: datetime,
     exclude_session_id: int | None = None,
 ) -> Allowance:
+    """What is left of each limit in the day and week of `start`. A start more than a year
+    away either way is refused (no session can be booked there; a date near the calendar's
+    ends cannot even be moved into the organization's zone)."""
+    check_within_a_year(start)
     zone = organization.zone
     day, week = local_day(start, zone), local_week(start, zone)
     used_by_tutor = tutor_minutes(
