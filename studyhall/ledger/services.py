@@ -201,7 +201,7 @@ def _update_returning(
         'WHERE "kind" = %s AND "organization_id" = %s AND "user_id" = %s AND "currency" = %s '
         'RETURNING "id", "balance_cents"'
     )
-    params = [
+    params: list[int | str] = [
         amount_cents,
         AccountKind.TUTOR_EARNINGS.value,
         organization.pk,

@@ -86,10 +86,10 @@ def deliver_once(
             "pk", "key"
         )
     )
-    wanted = email_wanted([keyed[k].user.pk for _, k in pending], kind)
+    wanted = email_wanted([keyed[str(k)].user.pk for _, k in pending], kind)
     sent = 0
     for pk, row_key in pending:
-        message = keyed[row_key]
+        message = keyed[str(row_key)]
         with transaction.atomic():
             row = (
                 Notification.objects.select_for_update(skip_locked=True)
@@ -112,11 +112,12 @@ def record(
     event: str,
     session_id: int | None = None,
     link: str = "",
-    keys: Sequence[str] | None = None,
+    keys: Sequence[str | None] | None = None,
 ) -> list[Notification]:
     """The in-app side only, in the caller's transaction if there is one. `keys` (one per
     message) makes each row unique, for deliveries that may be repeated."""
-    pairs = list(zip(messages, keys if keys is not None else [None] * len(messages), strict=True))
+    row_keys: Sequence[str | None] = keys if keys is not None else [None] * len(messages)
+    pairs = list(zip(messages, row_keys, strict=True))
     live = [(m, k) for m, k in pairs if m.user.is_active]
     if not live:
         return []

@@ -437,7 +437,7 @@ def test_accepting_is_checked_against_the_limits_again(cast: Cast, api_as: ApiAs
 
 
 def test_a_student_cannot_read_another_students_allowance(cast: Cast, api_as: ApiAs) -> None:
-    query = {
+    query: dict[str, Any] = {
         "course_id": cast.course.pk,
         "tutor_id": cast.tutor.pk,
         "start": START.isoformat(),
@@ -447,7 +447,7 @@ def test_a_student_cannot_read_another_students_allowance(cast: Cast, api_as: Ap
     body = assert_problem(refused, 403, "allowance_of_others")
     assert "sam@example.test" not in refused.content.decode()
     assert body["detail"].startswith("You can see only your own booking allowance")
-    both = {**query, "student_ids": [cast.student.pk, cast.student2.pk]}
+    both: dict[str, Any] = {**query, "student_ids": [cast.student.pk, cast.student2.pk]}
     both_response = api_as(cast.student).get("/sessions/booking/allowance", **both)
     assert_problem(both_response, 403, "allowance_of_others")
     # Their own, the tutor being booked, and the org admin may ask.

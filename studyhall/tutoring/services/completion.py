@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from studyhall.accounts.models import User
@@ -103,22 +103,23 @@ def _complete(
     ending_call: bool,
     no_show_user_ids: Collection[int],
 ) -> CompletionResult:
-    # One read, under the lock: the session (with what the checks and the response need),
-    # the tutor's rate, and which session this idempotency key already completed, if any.
-    session = access_session(actor, session_id, queryset=_lock_query(actor, key))
+    # One read takes the lock: the session (with what the checks and the response need) and
+    # the tutor's rate.
+    session = access_session(actor, session_id, queryset=_lock_query())
     reason = _check_actor(actor, session, on_behalf_reason)
 
     if key is not None:
-        replayed_session_id = session.__dict__["replayed_session_id"]
-        if replayed_session_id is not None:
-            if replayed_session_id != session.pk:
+        # Read after the lock, not folded into it: on PostgreSQL a subquery in the locking
+        # statement would see the snapshot from before it waited, and miss the completion
+        # that the request it waited for has just committed under this key.
+        earlier = Completion.objects.filter(completed_by=actor, idempotency_key=key).first()
+        if earlier is not None:
+            if earlier.session_id != session.pk:
                 raise Conflict(
                     "This Idempotency-Key was already used for another session; send a new one.",
                     code="idempotency_key_reused",
                 )
-            return CompletionResult(
-                Completion.objects.get(completed_by=actor, idempotency_key=key), replayed=True
-            )
+            return CompletionResult(earlier, replayed=True)
 
     now = timezone.now()
     participants = list(session.participants.select_related("user"))
@@ -198,14 +199,10 @@ def _complete(
     return CompletionResult(completion, replayed=False, participants=participants)
 
 
-def _lock_query(actor: User, key: str | None) -> QuerySet[Session]:
-    locked = Session.objects.select_for_update(of=("self",)).annotate(
+def _lock_query() -> QuerySet[Session]:
+    return Session.objects.select_for_update(of=("self",)).annotate(
         rate_cents=hourly_rate_expression()
     )
-    if key is None:
-        return locked
-    earlier = Completion.objects.filter(completed_by=actor, idempotency_key=key)
-    return locked.annotate(replayed_session_id=Subquery(earlier.values("session_id")[:1]))
 
 
 def _mark_no_shows(participants: list[Participant], user_ids: Collection[int]) -> list[Participant]:

@@ -26,11 +26,11 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 # Statements inside the one transaction, without BEGIN and COMMIT: the locked read (with
-# the rate and the idempotency key's earlier use), the participants, the budget account's id,
+# the rate), the idempotency key's earlier use, the participants, the budget account's id,
 # the tutor's balance (UPDATE … RETURNING), the transfer, its entries, the completion, the
 # session's status, the audit entry, and the recap's task. Online adds who is still in the
 # call and the call's events (the measured time).
-IN_TRANSACTION = {Mode.IN_PERSON: 10, Mode.ONLINE: 12}
+IN_TRANSACTION = {Mode.IN_PERSON: 11, Mode.ONLINE: 13}
 
 
 def _ready(cast: Cast, mode: str) -> Session:
