@@ -136,6 +136,8 @@ class Participant(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # "The sessions I take part in" (`selectors.sessions_of`) looks up by user first.
+        indexes = [models.Index(fields=["user", "session"], name="participant_user_session")]
         constraints = [
             models.UniqueConstraint(fields=["session", "user"], name="one_participant_row"),
             models.CheckConstraint(

@@ -3,10 +3,10 @@ however many sessions there are."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from studyhall.accounts.models import User
@@ -27,19 +27,13 @@ from studyhall.tutoring.rules import (
 NEEDS_COMPLETION_STATUSES = (*lifecycle.COMPLETABLE, Status.REQUESTED)
 
 
+_PARTICIPANTS = Prefetch("participants", queryset=Participant.objects.select_related("user"))
+
+
 def with_details(queryset: QuerySet[Session]) -> QuerySet[Session]:
     return queryset.select_related(
         "organization", "course", "tutor", "completion", "canceled_by"
-    ).prefetch_related(
-        Prefetch("participants", queryset=Participant.objects.select_related("user"))
-    )
-
-
-def sessions_of(user: User) -> QuerySet[Session]:
-    """Every session the user tutors or is a participant of (any participant state)."""
-    return with_details(
-        Session.objects.filter(Q(tutor=user) | Q(participants__user=user)).distinct()
-    )
+    ).prefetch_related(_PARTICIPANTS)
 
 
 def deadline_of(session: Session) -> datetime:
@@ -57,34 +51,96 @@ def opens_at(session: Session) -> datetime:
     )
 
 
+def sessions_of(user: User) -> QuerySet[Session]:
+    """Every session the user tutors or is a participant of (any participant state).
+
+    `tutor = user OR EXISTS (their participant row)`: no join that multiplies rows, so no
+    DISTINCT, and both sides are index lookups (sessions by tutor and start; participants by
+    user and session)."""
+    taking_part = Participant.objects.filter(session=OuterRef("pk"), user=user)
+    return with_details(Session.objects.filter(Q(tutor=user) | Exists(taking_part)))
+
+
+def _started(now: datetime) -> Q:
+    return Q(scheduled_start__lte=now) | Q(call_started_at__lte=now)
+
+
+# Rows per section of the Sessions tab (and per "Show more" page).
+SECTION_ROWS = 20
+SECTIONS = ("needs_completion", "upcoming", "past")
+
+
 @dataclass(frozen=True)
 class SessionsTab:
     needs_completion: list[Session]
     upcoming: list[Session]
     past: list[Session]
+    # Per section, the next page's number when there is more to show.
+    more: dict[str, int | None] = field(default_factory=dict)
 
 
-def sessions_tab(user: User, *, now: datetime | None = None, past_limit: int = 50) -> SessionsTab:
-    """Needs completion (the tutor's started, unlogged sessions, nearest deadline first),
-    Upcoming (soonest first) and Past (newest first, the latest `past_limit`)."""
+def section_query(user: User, section: str, *, now: datetime) -> QuerySet[Session]:
+    """One section of the Sessions tab, in its order: Needs completion (the tutor's started,
+    unlogged sessions, oldest first), Upcoming (not started, soonest first), Past (started
+    and not the tutor's to log, or over; newest first)."""
+    mine_to_log = Q(tutor=user, status__in=NEEDS_COMPLETION_STATUSES)
+    sessions = sessions_of(user).prefetch_related(None)
+    if section == "needs_completion":
+        return sessions.filter(mine_to_log & _started(now)).order_by("scheduled_start", "id")
+    if section == "upcoming":
+        return (
+            sessions.exclude(status__in=lifecycle.TERMINAL)
+            .exclude(_started(now))
+            .order_by("scheduled_start", "id")
+        )
+    if section == "past":
+        over = Q(status__in=lifecycle.TERMINAL)
+        return sessions.filter(over | (_started(now) & ~mine_to_log)).order_by(
+            "-scheduled_start", "-id"
+        )
+    raise ValueError(f"unknown section {section!r}")
+
+
+def section_page(
+    user: User,
+    section: str,
+    *,
+    now: datetime,
+    page: int = 1,
+    rows: int = SECTION_ROWS,
+    prefetch: bool = True,
+) -> tuple[list[Session], int | None]:
+    """One page of a section (participants prefetched unless the caller does it for several
+    pages at once), and the next page's number if there is more."""
+    start = (max(page, 1) - 1) * rows
+    found = list(section_query(user, section, now=now)[start : start + rows + 1])
+    shown = found[:rows]
+    if prefetch:
+        prefetch_related_objects(shown, _PARTICIPANTS)
+    if section == "needs_completion":
+        # Nearest deadline first within the page (a call that ran late moves its deadline).
+        shown.sort(key=deadline_of)
+    return shown, (page + 1 if len(found) > rows else None)
+
+
+def sessions_tab(
+    user: User, *, now: datetime | None = None, rows: int = SECTION_ROWS
+) -> SessionsTab:
+    """The first page of each section: a bounded number of queries and rows, however long
+    the user's history."""
     now = now or timezone.now()
-    needs: list[Session] = []
-    upcoming: list[Session] = []
-    past: list[Session] = []
-    open_sessions = sessions_of(user).exclude(status__in=lifecycle.TERMINAL)
-    for session in open_sessions.order_by("scheduled_start", "id"):
-        started = opens_at(session) <= now
-        if not started:
-            upcoming.append(session)
-        elif session.tutor_id == user.pk and session.status in NEEDS_COMPLETION_STATUSES:
-            needs.append(session)
-        else:
-            past.append(session)
-    ended = sessions_of(user).filter(status__in=lifecycle.TERMINAL)
-    past.extend(ended.order_by("-scheduled_start", "-id")[:past_limit])
-    needs.sort(key=deadline_of)
-    past.sort(key=lambda s: s.scheduled_start, reverse=True)
-    return SessionsTab(needs_completion=needs, upcoming=upcoming, past=past[:past_limit])
+    pages = {
+        section: section_page(user, section, now=now, rows=rows, prefetch=False)
+        for section in SECTIONS
+    }
+    # One query for the participants of every row shown.
+    prefetch_related_objects([s for shown, _ in pages.values() for s in shown], _PARTICIPANTS)
+    return SessionsTab(
+        needs_completion=pages["needs_completion"][0],
+        upcoming=pages["upcoming"][0],
+        past=pages["past"][0],
+        more={section: nxt for section, (_, nxt) in pages.items()},
+    )
 
 
 def session_list(

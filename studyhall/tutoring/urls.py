@@ -5,6 +5,7 @@ from studyhall.tutoring import booking_views, views
 app_name = "tutoring"
 urlpatterns = [
     path("", views.sessions, name="sessions"),
+    path("list/<str:section>/", views.sessions_section, name="sessions_section"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/complete/", views.complete, name="complete"),
     path("<int:pk>/accept/", views.accept, name="accept"),

@@ -8,11 +8,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from studyhall.accounts.models import User
@@ -27,6 +27,7 @@ from studyhall.tutoring.rules import recap_length
 from studyhall.tutoring.services import scheduling
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.web.actions import act_and_redirect
+from studyhall.web.params import int_param
 from studyhall.web.refusals import refusals_as_pages
 from studyhall.web.viewer import HtmxRequest, viewer_of
 
@@ -53,6 +54,38 @@ def sessions(request: HtmxRequest) -> HttpResponse:
             "now": now,
         },
     )
+
+
+SECTION_TITLES = {
+    "needs_completion": "Needs completion",
+    "upcoming": "Upcoming",
+    "past": "Past",
+}
+
+
+@login_required
+@require_GET
+def sessions_section(request: HtmxRequest, section: str) -> HttpResponse:
+    """A further page of one section of the Sessions tab: the rows alone for "Show more"
+    (htmx), or a page of its own without JavaScript."""
+    if section not in SECTION_TITLES:
+        raise Http404("There is no such list of sessions.")
+    viewer = viewer_of(request)
+    now = timezone.now()
+    page = max(int_param(request.GET.get("page")) or 1, 1)
+    rows, more = selectors.section_page(viewer, section, now=now, page=page)
+    context = {
+        "section": section,
+        "title": SECTION_TITLES[section],
+        "rows": rows,
+        "more": more,
+        "page": page,
+        "now": now,
+        "show_logging_note": section == "needs_completion",
+    }
+    if request.htmx:
+        return render(request, "tutoring/sessions.html#section-rows", context)
+    return render(request, "tutoring/sessions_section.html", context)
 
 
 # -- Session details -----------------------------------------------------------------------

@@ -210,14 +210,45 @@ def test_sessions_tab_query_count_does_not_grow(
     as_user(client, cast.tutor)
     url = reverse("tutoring:sessions")
     _sessions_of_every_kind(cast, 4)
-    # session, user, tutor role, open sessions + participants, ended sessions + participants,
-    # header balance, and the tutor's currencies for a zero balance.
+    # session, user, tutor role, a page of each of the three sections, the participants of
+    # every row shown, header balance, and the tutor's currencies for a zero balance.
     with django_assert_num_queries(8):
         assert client.get(url).status_code == 200
     _sessions_of_every_kind(cast, 12)
     with django_assert_num_queries(8):
         html = html_of(client.get(url))
     assert html.count('<li class="session-row">') == 16
+
+
+def test_a_long_history_renders_bounded_sections_with_show_more(
+    client: Client, cast: Cast, frozen: None, django_assert_num_queries: Any
+) -> None:
+    as_user(client, cast.tutor)
+    _sessions_of_every_kind(cast, 120)  # 30 of each kind: 60 past, 30 to log, 30 upcoming
+    with django_assert_num_queries(8):
+        html = html_of(client.get(reverse("tutoring:sessions")))
+    # Twenty rows in each section, however long the history, and a way to the rest.
+    assert html.count('<li class="session-row">') == 60
+    assert html.count('class="session-list__more"') == 3
+    more_past = reverse("tutoring:sessions_section", args=["past"]) + "?page=2"
+    assert f'hx-get="{more_past}"' in html
+    # "Show more" (htmx) returns the next rows alone, with its own "Show more".
+    # session, user, the page's rows, their participants, header balance and currencies.
+    with django_assert_num_queries(6):
+        part = html_of(client.get(more_past, headers={"HX-Request": "true"}))
+    assert part.count('<li class="session-row">') == 20
+    assert "<h1>" not in part
+    assert 'hx-get="' + reverse("tutoring:sessions_section", args=["past"]) + '?page=3"' in part
+    last = html_of(
+        client.get(more_past.replace("page=2", "page=3"), headers={"HX-Request": "true"})
+    )
+    assert (last.count('<li class="session-row">'), "session-list__more" in last) == (20, False)
+    # Without JavaScript the link is a page of its own.
+    page = client.get(more_past)
+    assert page.status_code == 200
+    assert "Past sessions" in html_of(page)
+    assert html_of(page).count('class="session-row"') == 20
+    assert client.get(reverse("tutoring:sessions_section", args=["nope"])).status_code == 404
 
 
 def test_sessions_tab_needs_sign_in(client: Client, db: None):

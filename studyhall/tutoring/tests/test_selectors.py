@@ -13,6 +13,7 @@ from studyhall.tutoring.models import Mode, Origin, ParticipantState, Session, S
 from studyhall.tutoring.selectors import (
     deadline_of,
     opens_at,
+    section_page,
     session_list,
     sessions_of,
     sessions_tab,
@@ -136,8 +137,11 @@ def test_the_past_is_limited(cast: Cast) -> None:
         )
         for day in range(5)
     ]  # fmt: skip
-    tab = sessions_tab(cast.tutor, now=NOW, past_limit=3)
+    tab = sessions_tab(cast.tutor, now=NOW, rows=3)
     assert ids(tab.past) == ids(done[:3])
+    assert tab.more == {"needs_completion": None, "upcoming": None, "past": 2}
+    rest, more = section_page(cast.tutor, "past", now=NOW, page=2, rows=3)
+    assert (ids(rest), more) == (ids(done[3:]), None)
 
 
 def test_the_tab_uses_the_clock_by_default(cast: Cast) -> None:
@@ -159,10 +163,38 @@ def test_the_number_of_queries_does_not_grow_with_the_sessions(cast: Cast) -> No
         org=cast.org, tutor=cast.tutor, students=[cast.student], start=NOW - 24 * H,
         status=Status.COMPLETED,
     )  # fmt: skip
-    # Open sessions with their participants, ended sessions with theirs.
+    # Each section's page (3), and the participants of every row shown (1).
     assert count() == 4
     Scene(cast)
     assert count() == 4
+
+
+def test_each_section_shows_a_bounded_page_however_long_the_history(cast: Cast) -> None:
+    for n in range(25):
+        f.make_session(
+            org=cast.org, tutor=cast.tutor, students=[cast.student],
+            start=NOW - (n + 1) * 24 * H, status=Status.COMPLETED,
+        )  # fmt: skip
+        f.make_session(
+            org=cast.org, tutor=cast.tutor, students=[cast.student], start=NOW + (n + 1) * H
+        )
+        f.make_session(
+            org=cast.org, tutor=cast.tutor, students=[cast.student], start=NOW - (n + 1) * M
+        )
+    tab = sessions_tab(cast.tutor, now=NOW)
+    assert [len(tab.needs_completion), len(tab.upcoming), len(tab.past)] == [20, 20, 20]
+    assert tab.more == {"needs_completion": 2, "upcoming": 2, "past": 2}
+    pages = {
+        section: section_page(cast.tutor, section, now=NOW, page=2)
+        for section in ("needs_completion", "upcoming", "past")
+    }
+    assert {section: (len(rows), more) for section, (rows, more) in pages.items()} == {
+        "needs_completion": (5, None),
+        "upcoming": (5, None),
+        "past": (5, None),
+    }
+    shown = {s.pk for s in tab.upcoming} | {s.pk for s in pages["upcoming"][0]}
+    assert len(shown) == 25
 
 
 def test_group_sessions_are_listed_once(cast: Cast) -> None:
