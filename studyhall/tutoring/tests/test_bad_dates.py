@@ -85,7 +85,7 @@ def _page_posts(cast: Cast) -> dict[type[forms.Form], tuple[User, str, dict[str,
     }
 
 
-BOOKING_FORMS = [RequestForm, InviteForm, ProposeForm]
+BOOKING_FORMS: list[type[forms.Form]] = [RequestForm, InviteForm, ProposeForm]
 PAGE_CASES = [
     (form, name, label) for form in BOOKING_FORMS for name in date_fields(form) for label in FAR
 ]
@@ -125,8 +125,8 @@ def test_a_far_date_in_the_allowance_box_gets_a_clear_message(
     response = client.get(
         reverse("tutoring:book_allowance"),
         {
-            "course": cast.course.pk,
-            "tutor": cast.tutor.pk,
+            "course": str(cast.course.pk),
+            "tutor": str(cast.tutor.pk),
             "date": FAR[label].isoformat(),
             "time": "16:00",
             "minutes": "60",
@@ -180,7 +180,12 @@ def _api_posts(cast: Cast) -> dict[type[BaseModel], tuple[User, str, dict[str, A
     }
 
 
-API_SCHEMAS = [schemas.SessionIn, schemas.RequestIn, schemas.InviteIn, schemas.ProposeTimeIn]
+API_SCHEMAS: list[type[BaseModel]] = [
+    schemas.SessionIn,
+    schemas.RequestIn,
+    schemas.InviteIn,
+    schemas.ProposeTimeIn,
+]
 API_CASES = [
     (schema, name, label)
     for schema in API_SCHEMAS

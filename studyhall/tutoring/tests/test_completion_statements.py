@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 # the tutor's balance (UPDATE … RETURNING), the transfer, its entries, the completion, the
 # session's status, the audit entry, and the recap's task. Online adds who is still in the
 # call and the call's events (the measured time).
-IN_TRANSACTION = {Mode.IN_PERSON: 11, Mode.ONLINE: 13}
+IN_TRANSACTION: dict[str, int] = {Mode.IN_PERSON: 12, Mode.ONLINE: 14}
 
 
 def _ready(cast: Cast, mode: str) -> Session:
