@@ -273,8 +273,8 @@ def test_running_the_scheduler_and_worker_twice_sends_each_email_once(
             call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
     ran = DBTaskResult.objects.filter(status="SUCCESSFUL")
     # The job twice; the first run claimed both reminders and enqueued the task telling them.
-    assert ran.filter(task_path="studyhall.notifications.tasks.send_due_reminders").count() == 2
-    assert ran.filter(task_path="studyhall.notifications.reminders.send_reminders").count() == 1
+    assert ran.filter(task_path="studyhall.tutoring.tasks.send_due_reminders").count() == 2
+    assert ran.filter(task_path="studyhall.tutoring.reminders.send_reminders").count() == 1
     assert sorted(m.to[0] for m in outbox) == ["maya@example.test", "tutor@example.test"]
     # The same job enqueued twice at once (two schedulers) still sends nothing more.
     with time_machine.travel(START - H + timedelta(minutes=10), tick=False):
