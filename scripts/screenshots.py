@@ -6,12 +6,14 @@ make screenshots   # writes docs/img/*.png
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 
@@ -46,7 +48,8 @@ def serve(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(100):
+    # A busy machine can take a while to start uvicorn: wait up to a minute.
+    for _ in range(600):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             break
@@ -61,6 +64,45 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.fill('input[name="password"]', "studyhall-demo")
     page.locator('form button[type="submit"]').first.click()
     page.wait_for_url(f"{base}/sessions/")
+
+
+def console_shots(browser: Any, base: str, tmp: Path) -> None:
+    """The org admin's console: home, a flagged session, a person, a roster dry run, policy."""
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(f"{base}/accounts/login/")
+    page.fill('input[name="login"]', "admin@demo.test")
+    page.fill('input[name="password"]', "studyhall-demo")
+    page.locator('form button[type="submit"]').first.click()
+    page.wait_for_url(re.compile(r"/console/\d+/$"))
+    page.screenshot(path=OUT / "console-home.png", full_page=True)
+    nav = page.get_by_role("navigation", name="Console")
+    nav.get_by_role("link", name="Sessions").click()
+    page.get_by_label("Flagged only").check()
+    page.locator("#session-results").get_by_text("1 session.").wait_for()
+    page.screenshot(path=OUT / "console-sessions-flagged.png", full_page=True)
+    nav.get_by_role("link", name="People").click()
+    page.get_by_role("link", name="Priya Natarajan").click()
+    page.screenshot(path=OUT / "console-person.png", full_page=True)
+    roster = tmp / "roster.csv"
+    roster.write_text(
+        "school_id,email,name,roles,enrolled_courses,tutor_courses,status\n"
+        "S-9001,nora@demo.test,Nora Quinn,student,CHEM 110;MATH 151,,\n"
+        "S-9002,omar@demo.test,Omar Haddad,tutor,,CS 101,\n"
+        "S-9003,not-an-email,Pat,student,,,\n"
+    )
+    page.get_by_role("navigation", name="Console").get_by_role("link", name="Roster import").click()
+    page.get_by_label("Roster CSV file").set_input_files(str(roster))
+    page.get_by_role("button", name="Check the file (dry run)").click()
+    page.screenshot(path=OUT / "console-roster-dry-run.png", full_page=True)
+    page.get_by_role("navigation", name="Console").get_by_role("link", name="Policy").click()
+    page.screenshot(path=OUT / "console-policy.png", full_page=True)
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(f"{base}/accounts/login/")
+    phone.fill('input[name="login"]', "admin@demo.test")
+    phone.fill('input[name="password"]', "studyhall-demo")
+    phone.locator('form button[type="submit"]').first.click()
+    phone.wait_for_url(re.compile(r"/console/\d+/$"))
+    phone.screenshot(path=OUT / "console-home-phone.png", full_page=True)
 
 
 def main() -> None:
@@ -89,6 +131,7 @@ def main() -> None:
                 phone = browser.new_page(viewport={"width": 390, "height": 844})
                 sign_in(phone, base, "tutor@demo.test")
                 phone.screenshot(path=OUT / "sessions-tab-phone.png", full_page=True)
+                console_shots(browser, base, Path(tmp))
                 browser.close()
         finally:
             server.terminate()
