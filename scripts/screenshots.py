@@ -59,6 +59,7 @@ def serve(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def sign_in(page: Page, base: str, email: str) -> None:
+    page.set_default_timeout(120_000)  # a busy machine is slow, not broken
     page.goto(f"{base}/accounts/login/")
     page.fill('input[name="login"]', email)
     page.fill('input[name="password"]', "studyhall-demo")
@@ -69,6 +70,7 @@ def sign_in(page: Page, base: str, email: str) -> None:
 def console_shots(browser: Any, base: str, tmp: Path) -> None:
     """The org admin's console: home, a flagged session, a person, a roster dry run, policy."""
     page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.set_default_timeout(120_000)
     page.goto(f"{base}/accounts/login/")
     page.fill('input[name="login"]', "admin@demo.test")
     page.fill('input[name="password"]', "studyhall-demo")
@@ -97,6 +99,7 @@ def console_shots(browser: Any, base: str, tmp: Path) -> None:
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Policy").click()
     page.screenshot(path=OUT / "console-policy.png", full_page=True)
     phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.set_default_timeout(120_000)
     phone.goto(f"{base}/accounts/login/")
     phone.fill('input[name="login"]', "admin@demo.test")
     phone.fill('input[name="password"]', "studyhall-demo")
