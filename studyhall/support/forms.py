@@ -74,7 +74,8 @@ class LateLogForm(_LabelsWithoutColon):
 
     def answers(self) -> dict[str, str]:
         """What was typed, for the character count next to the prompts."""
-        return {key: str(self.data.get(key, "")) for key in RECAP_FIELDS} if self.is_bound else {}
+        source = self.data if self.is_bound else self.initial
+        return {key: str(source.get(key, "")) for key in RECAP_FIELDS}
 
 
 class DeclineForm(_LabelsWithoutColon):

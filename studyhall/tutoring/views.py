@@ -21,10 +21,12 @@ from studyhall.core.money import format_cents
 from studyhall.tutoring import selectors
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.forms import CompletionForm, recap_count_text
+from studyhall.tutoring.handoff import GRACE_EXPIRED, late_log_url
 from studyhall.tutoring.models import ON_SESSION, ParticipantState, Session, Status
 from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.rules import recap_length
 from studyhall.tutoring.services import scheduling
+from studyhall.tutoring.services.classroom import FOLLOWS_CALL
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.web.actions import act_and_redirect
 from studyhall.web.params import int_param
@@ -97,9 +99,10 @@ def detail(request: HtmxRequest, pk: int) -> HttpResponse:
     viewer = viewer_of(request)
     session = _session(viewer, pk)
     context = _detail_context(viewer, session)
-    if request.htmx and request.GET.get("part") == "complete-panel":
-        # The panel asks again while someone is still in the call (rule 4: it updates live).
-        return render(request, "tutoring/detail.html#complete-panel", context)
+    part = request.GET.get("part") if request.htmx else None
+    if part in ("complete-panel", "status-badge"):
+        # Asked again every few seconds while the classroom can change them (rule 4).
+        return render(request, f"tutoring/detail.html#{part}", context)
     return render(request, "tutoring/detail.html", context)
 
 
@@ -137,6 +140,7 @@ def _detail_context(viewer: User, session: Session) -> dict[str, Any]:
         "show_earnings": show_earnings,
         # The org admin, Support and the tutor see when the logged time exceeds the measured.
         "overlog_flag": selectors.overlog_flag(completion) if show_earnings else "",
+        "live_status": session.is_online and session.status in FOLLOWS_CALL,
     }
 
 
@@ -296,6 +300,7 @@ def _refused(
         error=exc.message,
         measured_hint=suggestion.hint if (suggestion := selectors.time_suggestion(session)) else "",
         status=exc.http_status,
+        late_log_url=late_log_url(session.pk, form.data) if exc.code == GRACE_EXPIRED else "",
     )
 
 
@@ -313,6 +318,7 @@ def _render_form(
     blocker: DomainError | None = None,
     measured_hint: str = "",
     status: int = 200,
+    late_log_url: str = "",
 ) -> HttpResponse:
     minimum = session.organization.min_recap_chars
     counted = recap_length(form.answers())
@@ -325,6 +331,7 @@ def _render_form(
         "count_text": recap_count_text(counted, minimum),
         "count_met": counted >= minimum,
         "measured_hint": measured_hint,
+        "late_log_url": late_log_url,
     }
     template = "tutoring/complete.html"
     if request.htmx and request.method == "POST":

@@ -32,6 +32,24 @@ def _free_port() -> int:
 
 # Module scope: each test file starts from the demo as seeded, so files do not depend on which
 # ran before them (the suite runs them on several workers, in no fixed order).
+# The demo server's environment, for tests that must change its data behind the browser's back
+# (the clock cannot be frozen in another process), through `run_in_demo`.
+DEMO_ENV: dict[str, str] = {}
+
+
+def run_in_demo(code: str) -> str:
+    """Run Python in the demo server's database (`manage.py shell -c`); returns its output."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "--no-imports", "-c", code],
+        env=DEMO_ENV,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate a fresh SQLite file, load the demo, and serve it with uvicorn on loopback."""
@@ -69,6 +87,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    DEMO_ENV.clear()
+    DEMO_ENV.update(env)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:

@@ -18,6 +18,7 @@ from studyhall.support.services import late_logging
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.forms import recap_count_text
+from studyhall.tutoring.handoff import CARRIED_OVER
 from studyhall.tutoring.models import Session, Status
 from studyhall.tutoring.rules import recap_length
 from studyhall.web.form_errors import put_refusal_on_form
@@ -48,7 +49,9 @@ def late_log_new(request: HtmxRequest, pk: int) -> HttpResponse:
         return redirect("tutoring:detail", pk=session.pk)
     if request.method == "POST":
         return _submit(request, session)
-    return _render(request, session, LateLogForm(), previous=latest)
+    # A refused completion links here with what the tutor had typed (time and recap).
+    carried = {key: request.GET[key] for key in CARRIED_OVER if request.GET.get(key)}
+    return _render(request, session, LateLogForm(initial=carried), previous=latest)
 
 
 def _submit(request: HtmxRequest, session: Session) -> HttpResponse:

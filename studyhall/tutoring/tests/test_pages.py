@@ -393,10 +393,41 @@ def test_complete_button_waits_until_the_call_is_empty(
         assert f'hx-get="{url}?part=complete-panel"' in html
         SomeoneInCall.present = {cast.tutor.pk}
         panel = client.get(url, {"part": "complete-panel"}, headers={"HX-Request": "true"})
+        # And back: when Maya rejoins, the button goes away again.
+        SomeoneInCall.present = {cast.tutor.pk, cast.student.pk}
+        rejoined = client.get(url, {"part": "complete-panel"}, headers={"HX-Request": "true"})
     finally:
         SomeoneInCall.present = set()
     assert html_of(panel).lstrip().startswith('<section id="complete-panel"')
-    assert "Complete Session" in html_of(panel) and "hx-get" not in html_of(panel)
+    assert "Complete Session" in html_of(panel)
+    # The panel keeps asking both ways while the classroom can still change it.
+    assert f'hx-get="{url}?part=complete-panel"' in html_of(panel)
+    assert "Complete Session" not in html_of(rejoined)
+    assert "Maya Chen is still in the call." in html_of(rejoined)
+
+
+def test_an_online_sessions_badge_follows_the_call(client: Client, cast: Cast, frozen: None):
+    session = ready(cast, mode="online")
+    url = reverse("tutoring:detail", args=[session.pk])
+    html = html_of(as_user(client, cast.student).get(url))
+    assert (
+        f'<p id="session-status" aria-live="polite" hx-get="{url}?part=status-badge" '
+        'hx-trigger="every 5s" hx-swap="innerHTML">'
+        '<span class="badge badge--scheduled">Scheduled</span></p>'
+    ) in html
+    Session.objects.filter(pk=session.pk).update(status=Status.STARTING)
+    badge = client.get(url, {"part": "status-badge"}, headers={"HX-Request": "true"})
+    assert html_of(badge).strip() == '<span class="badge badge--starting">Starting</span>'
+    Session.objects.filter(pk=session.pk).update(status=Status.SCHEDULED)
+    badge = client.get(url, {"part": "status-badge"}, headers={"HX-Request": "true"})
+    assert html_of(badge).strip() == '<span class="badge badge--scheduled">Scheduled</span>'
+
+
+def test_logging_closed_is_said_once_on_the_session_page(client: Client, cast: Cast, frozen: None):
+    session = ready(cast, start=NOW - timedelta(hours=80))
+    html = html_of(as_user(client, cast.tutor).get(reverse("tutoring:detail", args=[session.pk])))
+    assert html.count("Logging closed") == 1
+    assert 'id="complete-panel"' not in html
 
 
 def test_support_agent_may_complete_for_the_tutor(client: Client, cast: Cast, frozen: None):
