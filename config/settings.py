@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -19,6 +20,9 @@ from config.env import (
     ice_servers,
     stripe_secret,
 )
+
+# Django's generic classes can be subscripted at run time too (admin.ModelAdmin[Course]).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"

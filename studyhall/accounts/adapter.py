@@ -12,7 +12,8 @@ from django.http import HttpRequest
 from studyhall.accounts import throttle
 
 
-class AccountAdapter(DefaultAccountAdapter):
+# allauth ships no type hints, so its base class is Any to mypy.
+class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     def signup_refusal(self, email: str) -> str | None:
         """Why this address may not sign up itself, or None. The identity app decides who may
         (`studyhall.identity.adapter`); on its own, accounts refuses nobody."""

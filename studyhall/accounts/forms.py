@@ -29,7 +29,8 @@ def time_zone_field(*, include: str = "") -> forms.ChoiceField:
     )
 
 
-class SignupForm(AllauthSignupForm):
+# allauth ships no type hints, so its base class is Any to mypy.
+class SignupForm(AllauthSignupForm):  # type: ignore[misc]
     """allauth's sign-up with the person's name and time zone.
 
     A new person belongs to no organization yet, so the zone cannot default to the

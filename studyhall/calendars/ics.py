@@ -50,7 +50,8 @@ def calendar_bytes(
     calendar.add("x-published-ttl", "PT1H")
     for session in sessions:
         calendar.add_component(session_event(session, viewer, url=session_url(session), now=now))
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical
 
 
 def session_event(session: Session, viewer: User, *, url: str, now: datetime) -> Event:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 from functools import wraps
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
@@ -59,7 +59,9 @@ def console_page(view: ConsoleView[P]) -> View[P]:
                 request, "forbidden.html", {"message": exc.message}, status=exc.http_status
             )
 
-    return wrapper
+    # functools.wraps's type keeps `org_id` named, which mypy will not match to the
+    # positional int of View; Django passes it by name, so it must stay named.
+    return cast(View[P], wrapper)
 
 
 def render_console(

@@ -4,7 +4,7 @@ from studyhall.notifications.models import EmailPreference, Notification, SentRe
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(admin.ModelAdmin[Notification]):
     list_display = ["user", "kind", "event", "title", "created_at", "read_at"]
     list_filter = ["kind"]
     search_fields = ["user__email", "title"]
@@ -12,11 +12,11 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailPreference)
-class EmailPreferenceAdmin(admin.ModelAdmin):
+class EmailPreferenceAdmin(admin.ModelAdmin[EmailPreference]):
     list_display = ["user", "kind", "by_email"]
 
 
 @admin.register(SentReminder)
-class SentReminderAdmin(admin.ModelAdmin):
+class SentReminderAdmin(admin.ModelAdmin[SentReminder]):
     list_display = ["session", "user", "kind", "for_moment", "sent_at"]
     list_filter = ["kind"]

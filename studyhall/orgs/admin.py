@@ -11,32 +11,32 @@ from studyhall.orgs.models import (
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(admin.ModelAdmin[Organization]):
     list_display = ["name", "slug", "time_zone", "currency", "grace_hours", "min_recap_chars"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_display = ["user", "organization", "role"]
     list_filter = ["organization", "role"]
     raw_id_fields = ["user"]
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(admin.ModelAdmin[Course]):
     list_display = ["code", "title", "organization"]
     list_filter = ["organization"]
 
 
 @admin.register(TutorRate)
-class TutorRateAdmin(admin.ModelAdmin):
+class TutorRateAdmin(admin.ModelAdmin[TutorRate]):
     list_display = ["tutor", "organization", "hourly_rate_cents"]
     raw_id_fields = ["tutor"]
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(admin.ModelAdmin[Enrollment]):
     """Who takes which course: students book tutors for their own courses."""
 
     list_display = ["student", "course", "created_at"]
@@ -46,7 +46,7 @@ class EnrollmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(TutorCourse)
-class TutorCourseAdmin(admin.ModelAdmin):
+class TutorCourseAdmin(admin.ModelAdmin[TutorCourse]):
     """Which tutors are approved for which course."""
 
     list_display = ["tutor", "course", "created_at"]

@@ -31,7 +31,8 @@ class FrameError(ValueError):
     pass
 
 
-class SupportChatConsumer(AsyncJsonWebsocketConsumer):
+# channels ships no type hints, so its base class is Any to mypy.
+class SupportChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     user: User
     joined: tuple[str, ...] = ()
 

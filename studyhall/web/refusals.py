@@ -26,7 +26,7 @@ def forbidden_page(request: HttpRequest, message: str) -> HttpResponse:
 
 def refusals_as_pages(view: View[P]) -> View[P]:
     @wraps(view)
-    def wrapper(request: HtmxRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+    def wrapper(request: HtmxRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except NotFound as exc:

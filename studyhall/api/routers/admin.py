@@ -10,9 +10,10 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Router, Schema
 from ninja import Status as Reply
 from ninja.files import UploadedFile
+from ninja.params.functions import Query
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from studyhall.accounts.models import User

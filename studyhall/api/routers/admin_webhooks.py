@@ -7,8 +7,9 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Router, Schema
 from ninja import Status as Reply
+from ninja.params.functions import Query
 from pydantic import StrictStr
 
 from studyhall.api.auth import actor_of

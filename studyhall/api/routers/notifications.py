@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Router, Schema
+from ninja.params.functions import Query
 
 from studyhall.api.auth import actor_of
 from studyhall.api.schemas import MAX_OFFSET, ProblemOut

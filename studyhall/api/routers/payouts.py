@@ -8,8 +8,9 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Router, Schema
 from ninja import Status as Reply
+from ninja.params.functions import Query
 from pydantic import StrictStr
 
 from studyhall.api.auth import actor_of

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, Query, Router
+from ninja import Header, Router
 from ninja import Status as Reply
+from ninja.params.functions import Query
 
 from studyhall.accounts.models import User
 from studyhall.api.auth import actor_of

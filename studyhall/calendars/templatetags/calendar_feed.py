@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.http import HttpRequest
 from django.urls import reverse
 
 from studyhall.calendars.services import feed_of
@@ -13,6 +14,6 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def calendar_feed_address(context: template.Context) -> str:
-    request = context["request"]
+    request: HttpRequest = context["request"]
     feed = feed_of(viewer_of(request))
     return request.build_absolute_uri(reverse("calendars:feed", kwargs={"token": feed.token}))
