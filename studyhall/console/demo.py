@@ -174,7 +174,7 @@ def seed_history(
                 session=session,
                 minutes=90 if overlog else minutes,
                 hourly_rate_cents=rate,
-                earning=earning,
+                earning=earning.transfer,
                 completed_by=session.tutor,
                 measured_seconds=(20 * 60 if overlog else minutes * 60) if online else None,
                 overlogged=overlog,
