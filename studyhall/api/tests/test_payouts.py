@@ -110,7 +110,7 @@ def test_an_admin_reads_exports_and_pays_a_batch(
     assert (
         csv.content.decode()
         .splitlines()[2]
-        .startswith("E-1,Tess Tutor,tutor@example.test,0.92,13.75")
+        .startswith("E-1,Tess Tutor,tutor@example.test,1,earning,55,15.00,13.75,USD")
     )
     assert paid.status_code == 200
     assert {p["status"] for p in paid.json()["payouts"]} == {"paid"}
