@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON := python3
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test venv lint format typecheck test-fast demo-reset chromium screenshots clean
+.PHONY: bench run test venv lint format typecheck test-fast demo-reset chromium screenshots clean
 
 $(UV):
 	python3 -m venv $(BOOTSTRAP)
@@ -46,6 +46,11 @@ typecheck: venv
 
 test: venv chromium lint typecheck
 	scripts/test.sh
+
+# The benchmark (not part of `make test`): seeds its own PostgreSQL database, runs the
+# production configuration with Redis, and prints min/median/max of each figure. See bench/.
+bench: venv
+	$(PY) bench/run.py
 
 # Unit tests on SQLite only, without lint, types or the browser.
 test-fast: venv

@@ -1,0 +1,555 @@
+"""The benchmark: `make bench`. Seeds PostgreSQL, starts the production configuration
+(uvicorn, several workers, Redis, DEBUG=0), and prints min/median/max over REPS repetitions.
+
+Load goes only to 127.0.0.1 and every run is bounded in requests and seconds. To add a
+measure, write a function `def my_measure(ctx: Context) -> list[Row]` and append it to
+MEASURES (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/studyhall_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+REPS = int(os.environ.get("BENCH_REPS", "3"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "10"))
+LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "8"))
+RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "20000"))
+PGBENCH_SESSIONS = 200
+LIST_REQUESTS = int(os.environ.get("BENCH_LIST_REQUESTS", "30"))
+SECRET = "bench-secret-key-not-for-production-0123456789-abcdefghijklmnop"
+APP_NAME = "studyhall-bench"
+RECAP = {
+    "topics_covered": "Limits and continuity, with three worked examples of the squeeze theorem.",
+    "tutee_progress": "The student solved the last two problems alone and explained each step.",
+    "next_steps": "Practice the odd problems in section 2.3 before our next meeting.",
+}
+
+os.environ.update(
+    {
+        "DATABASE_URL": DB_URL,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": SECRET,
+        "SECURE_COOKIES": "0",
+        "LOG_LEVEL": "WARNING",
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+    }
+)
+os.environ.pop("REDIS_URL", None)
+
+import django  # noqa: E402
+
+django.setup()
+
+import httpx  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from bench import load, seed  # noqa: E402
+from studyhall.accounts.models import User  # noqa: E402
+from studyhall.accounts.tokens import issue_token  # noqa: E402
+from studyhall.testing import servers  # noqa: E402
+from studyhall.tutoring.models import Completion  # noqa: E402
+
+ENV = {
+    "DATABASE_URL": DB_URL,
+    "REDIS_URL": REDIS_URL,
+    "DEBUG": "0",
+    "SECRET_KEY": SECRET,
+    "SECURE_COOKIES": "0",
+    "LOG_LEVEL": "WARNING",
+    "PGAPPNAME": APP_NAME,
+    "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+    "STUDYHALL_DB_POOL_SIZE": str(POOL_SIZE),
+}
+
+
+@dataclass
+class Row:
+    name: str
+    values: list[float]
+    unit: str = ""
+    note: str = ""
+
+    def line(self) -> str:
+        if not self.values:
+            return f"{self.name:<58} (none) {self.note}"
+        lo, mid, hi = min(self.values), statistics.median(self.values), max(self.values)
+        return f"{self.name:<58} {lo:>10.3f} {mid:>10.3f} {hi:>10.3f} {self.unit:<8} {self.note}"
+
+
+@dataclass
+class Context:
+    base: str
+    server: servers.Server
+    data: dict[str, Any]
+    tokens: dict[str, str]
+    cookies: dict[str, str]
+    workdir: Path
+    ready: list[int] = field(default_factory=list)
+    peak_connections: int = 0
+
+
+def psql(*args: str, db: str = "postgres") -> str:
+    url = DB_URL.rsplit("/", 1)[0] + f"/{db}"
+    return subprocess.run(
+        ["psql", url, "-Atc", *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def db_name() -> str:
+    return DB_URL.rsplit("/", 1)[1]
+
+
+def server_connections() -> int:
+    return int(psql(f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{APP_NAME}'"))
+
+
+@contextmanager
+def connection_sampler(ctx: Context) -> Iterator[None]:
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            ctx.peak_connections = max(ctx.peak_connections, server_connections())
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def bearer(ctx: Context, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {ctx.tokens[who]}"}
+
+
+# -- measures -------------------------------------------------------------------------------
+
+
+def completion_sql(ctx: Context) -> tuple[str, int]:
+    """The statements one HTTP completion runs, captured in-process, as a pgbench script that
+    completes a random ready session and rolls back (so it can repeat)."""
+    client = Client()
+
+    def complete(session_id: int) -> None:
+        response = client.post(
+            f"/api/v1/sessions/{session_id}/complete",
+            data=json.dumps({"minutes": 55, "recap": RECAP}),
+            content_type="application/json",
+            headers=bearer(ctx, "completer"),
+        )
+        assert response.status_code == 200, response.content
+
+    complete(ctx.ready.pop())  # the first completion creates the accounts; a steady one does not
+    session_id = ctx.ready.pop()
+    with CaptureQueriesContext(connection) as queries:
+        complete(session_id)
+    statements = [
+        q["sql"]
+        for q in queries.captured_queries
+        # One transaction around it all, rolled back so the script can repeat.
+        if q["sql"] not in {"BEGIN", "COMMIT"}
+        and not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    transfer_id = Completion.objects.get(session_id=session_id).earning_id
+    new_transfer = "currval(pg_get_serial_sequence('ledger_transfer', 'id'))"
+
+    def generalized(sql: str) -> str:
+        # The ids this completion created become the ones pgbench's own inserts create.
+        sql = re.sub(
+            rf"'\{{{transfer_id},{transfer_id}\}}'::int\d\[\]",
+            f"ARRAY[{new_transfer}, {new_transfer}]",
+            sql,
+        )
+        if sql.startswith('INSERT INTO "tutoring_completion"'):
+            # (..., hourly_rate_cents, earning_id, completed_by_id, on_behalf_reason, ...)
+            sql = re.sub(rf", {transfer_id}, (\d+), '", rf", {new_transfer}, \1, '", sql)
+        return re.sub(rf"\b{session_id}\b", ":sid", sql)
+
+    # pgbench completes sessions that HTTP never will (it takes them from the other end).
+    reserved, ctx.ready[:] = ctx.ready[:PGBENCH_SESSIONS], ctx.ready[PGBENCH_SESSIONS:]
+    lo, hi = min(reserved), max(reserved)
+    body = "\n".join(generalized(s) + ";" for s in statements)
+    script = f"\\set sid random({lo}, {hi})\nBEGIN;\n{body}\nROLLBACK;\n"
+    (ROOT / "var" / "bench-completion.sql").write_text(script)
+    return script, len(statements)
+
+
+def pgbench(script: str, *, clients: int, seconds: float, workdir: Path) -> load.Result:
+    path = workdir / "completion.sql"
+    path.write_text(script)
+    for old in workdir.glob("pgbench_log.*"):
+        old.unlink()
+    url = DB_URL.replace("postgres://", "postgresql://", 1)
+    run = subprocess.run(
+        [
+            "pgbench",
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(int(seconds)),
+            "-l",
+            "-f",
+            str(path),
+            url,
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"pgbench failed:\n{run.stderr[-3000:]}")
+    result = load.Result(seconds=seconds)
+    for log in workdir.glob("pgbench_log.*"):
+        for line in log.read_text().splitlines():
+            parts = line.split()
+            result.latencies.append(int(parts[2]) / 1e6)
+    return result
+
+
+def completions(ctx: Context) -> list[Row]:
+    script, statements = completion_sql(ctx)
+    rows = {
+        k: Row(k, [], u)
+        for k, u in [
+            ("completions/s over HTTP at 20 clients", "per s"),
+            ("completions/s of pgbench, same SQL, 20 clients", "per s"),
+            ("ratio HTTP / pgbench (goal >= 0.25)", ""),
+            ("HTTP completion p50 at 20 clients", "ms"),
+            ("HTTP completion p95 at 20 clients", "ms"),
+            ("HTTP completion p99 at 20 clients", "ms"),
+            ("pgbench p95 at 20 clients", "ms"),
+            ("HTTP p95 / pgbench p95 (goal <= 2)", ""),
+            ("HTTP completion p95 at 1 client (goal < 50)", "ms"),
+            ("errors (5xx or no answer) at 20 clients", ""),
+        ]
+    }
+    rows["completions/s over HTTP at 20 clients"].note = f"{statements} statements each"
+    for _ in range(REPS):
+
+        def complete(
+            http: httpx.Client, n: int, ready: list[int] = ctx.ready
+        ) -> httpx.Response | None:
+            if not ready:
+                return None
+            return http.post(
+                f"/api/v1/sessions/{ready.pop()}/complete",
+                json={"minutes": 55, "recap": RECAP},
+                headers=bearer(ctx, "completer"),
+            )
+
+        with connection_sampler(ctx):
+            http = load.run(ctx.base, complete, clients=20, seconds=LOAD_SECONDS)
+        single = load.run(ctx.base, complete, clients=1, total=40)
+        bench = pgbench(script, clients=20, seconds=LOAD_SECONDS, workdir=ctx.workdir)
+        rows["completions/s over HTTP at 20 clients"].values.append(http.rate)
+        rows["completions/s of pgbench, same SQL, 20 clients"].values.append(bench.rate)
+        rows["ratio HTTP / pgbench (goal >= 0.25)"].values.append(http.rate / bench.rate)
+        for p in (50, 95, 99):
+            rows[f"HTTP completion p{p} at 20 clients"].values.append(http.percentile(p) * 1000)
+        rows["pgbench p95 at 20 clients"].values.append(bench.percentile(95) * 1000)
+        rows["HTTP p95 / pgbench p95 (goal <= 2)"].values.append(
+            http.percentile(95) / bench.percentile(95)
+        )
+        rows["HTTP completion p95 at 1 client (goal < 50)"].values.append(
+            single.percentile(95) * 1000
+        )
+        rows["errors (5xx or no answer) at 20 clients"].values.append(http.errors)
+        non_200 = {s: n for s, n in http.statuses.items() if s != 200}
+        if non_200:
+            rows["errors (5xx or no answer) at 20 clients"].note = f"non-200: {non_200}"
+    return list(rows.values())
+
+
+def lists(ctx: Context) -> list[Row]:
+    rows: list[Row] = []
+    targets = [
+        ("Sessions tab", lambda who: {"Cookie": f"sessionid={ctx.cookies[who]}"}, "/sessions/"),
+        ("GET /api/v1/sessions", lambda who: bearer(ctx, who), "/api/v1/sessions"),
+    ]
+    for name, headers, path in targets:
+        medians: dict[str, list[float]] = {"big": [], "small": []}
+        for _ in range(REPS):
+            for who in ("big", "small"):
+                result = load.run(
+                    ctx.base,
+                    lambda http, n, who=who, path=path, headers=headers: http.get(
+                        path, headers=headers(who)
+                    ),
+                    clients=1,
+                    total=LIST_REQUESTS,
+                )
+                assert result.statuses == {200: LIST_REQUESTS}, result.statuses
+                medians[who].append(result.median * 1000)
+        rows.append(Row(f"{name} p50, tutor with 10,000 sessions", medians["big"], "ms"))
+        rows.append(Row(f"{name} p50, tutor with 100 sessions", medians["small"], "ms"))
+        rows.append(
+            Row(
+                f"{name} 10,000 / 100 (goal <= 1.3)",
+                [b / s for b, s in zip(medians["big"], medians["small"], strict=True)],
+            )
+        )
+    return rows
+
+
+def reminder_tick(ctx: Context) -> list[Row]:
+    from studyhall.notifications.reminders import send_due_reminders
+
+    send_due_reminders()  # the first tick sends what is due; the steady ones follow
+    statements, seconds = (
+        Row("steady reminder tick: statements (goal < 20)", []),
+        Row("steady reminder tick: seconds", [], "s"),
+    )
+    for _ in range(REPS):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.monotonic()
+            send_due_reminders()
+            seconds.values.append(time.monotonic() - started)
+        statements.values.append(len(queries.captured_queries))
+    statements.note = f"{ctx.data['sessions']:,} sessions in the database"
+    return [statements, seconds]
+
+
+def errors_at_50(ctx: Context) -> list[Row]:
+    row = Row("errors (5xx or no answer) at 50 clients", [])
+    for _ in range(REPS):
+
+        def mixed(http: httpx.Client, n: int) -> httpx.Response:
+            if n % 2:
+                return http.get("/api/v1/me/balance", headers=bearer(ctx, "small"))
+            return http.get("/sessions/", headers={"Cookie": f"sessionid={ctx.cookies['small']}"})
+
+        with connection_sampler(ctx):
+            result = load.run(ctx.base, mixed, clients=50, seconds=LOAD_SECONDS)
+        row.values.append(result.errors)
+        row.note = f"{result.count} requests, {result.rate:.0f}/s, statuses {result.statuses}"
+    return [row]
+
+
+def rss(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def worker_rss(ctx: Context) -> list[Row]:
+    """One worker (a one-worker server of the same configuration) over RSS_REQUESTS."""
+    log = ctx.workdir / "rss-server.log"
+    with servers.running(servers.uvicorn_command(workers=1), env=ENV, log=log) as server:
+        pid = server.process.pid
+        samples: list[float] = []
+        step = max(RSS_REQUESTS // 20, 1)
+        paths = [
+            ("/api/v1/me/balance", "small"),
+            ("/api/v1/sessions", "small"),
+            ("/sessions/", "small"),
+        ]
+
+        def mixed(http: httpx.Client, n: int) -> httpx.Response:
+            path, who = paths[n % len(paths)]
+            if n % step == 0:
+                samples.append(rss(pid))
+            if path.startswith("/api/"):
+                return http.get(path, headers=bearer(ctx, who))
+            return http.get(path, headers={"Cookie": f"sessionid={ctx.cookies[who]}"})
+
+        result = load.run(server.base, mixed, clients=8, total=RSS_REQUESTS)
+        samples.append(rss(pid))
+    half = samples[len(samples) // 2 :]
+    return [
+        Row(
+            f"one worker's RSS after {result.count:,} requests (goal < 150)",
+            [samples[-1]],
+            "MB",
+            f"start {samples[0]:.0f} MB, errors {result.errors}",
+        ),
+        Row("RSS trend over the last half (end - middle)", [half[-1] - half[0]], "MB"),
+    ]
+
+
+def connections_held(ctx: Context) -> list[Row]:
+    limit = WORKERS * POOL_SIZE
+    return [
+        Row(
+            f"PostgreSQL connections held, peak (goal <= {WORKERS} x {POOL_SIZE})",
+            [ctx.peak_connections],
+            note=f"max_connections {psql('SHOW max_connections')}, limit {limit}",
+        )
+    ]
+
+
+def server_choice(ctx: Context) -> list[Row]:
+    """The same app under a threaded WSGI server, for the choice of HTTP server (docs/adr)."""
+    rows = []
+    candidates = [
+        ("uvicorn (ASGI)", None),
+        (
+            "gunicorn --threads 8 (WSGI)",
+            [
+                "{python}",
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                "127.0.0.1:{port}",
+                "--workers",
+                str(WORKERS),
+                "--threads",
+                "8",
+            ],
+        ),
+    ]
+    for name, command in candidates:
+        rates: dict[str, list[float]] = {"completions": [], "balance": []}
+        server_cm = (
+            servers.running(command, env=ENV, log=ctx.workdir / "wsgi.log") if command else None
+        )
+        server = server_cm.__enter__() if server_cm else ctx.server
+        try:
+            load.run(
+                server.base,
+                lambda h, n: h.get("/api/v1/me/balance", headers=bearer(ctx, "small")),
+                clients=4,
+                total=40,
+                timeout=120,
+            )
+            for _ in range(REPS):
+                done = load.run(
+                    server.base,
+                    lambda h, n: (
+                        h.post(
+                            f"/api/v1/sessions/{ctx.ready.pop()}/complete",
+                            json={"minutes": 55, "recap": RECAP},
+                            headers=bearer(ctx, "completer"),
+                        )
+                        if ctx.ready
+                        else None
+                    ),
+                    clients=20,
+                    seconds=LOAD_SECONDS / 2,
+                )
+                rates["completions"].append(done.rate)
+                read = load.run(
+                    server.base,
+                    lambda h, n: h.get("/api/v1/me/balance", headers=bearer(ctx, "small")),
+                    clients=20,
+                    seconds=LOAD_SECONDS / 2,
+                )
+                rates["balance"].append(read.rate)
+        finally:
+            if server_cm:
+                server_cm.__exit__(None, None, None)
+        rows.append(Row(f"{name}: completions/s at 20 clients", rates["completions"], "per s"))
+        rows.append(Row(f"{name}: GET /api/v1/me/balance/s at 20", rates["balance"], "per s"))
+    return rows
+
+
+MEASURES: list[Callable[[Context], list[Row]]] = [
+    completions,
+    lists,
+    reminder_tick,
+    errors_at_50,
+    worker_rss,
+    connections_held,
+    server_choice,
+]
+
+
+def prepare() -> dict[str, Any]:
+    print(f"== database {db_name()}: migrate and seed", flush=True)
+    psql(f"DROP DATABASE IF EXISTS {db_name()} WITH (FORCE)")
+    psql(f"CREATE DATABASE {db_name()}")
+    call_command("migrate", interactive=False, verbosity=0)
+    started = time.monotonic()
+    data = seed.seed(completable=int(os.environ.get("BENCH_COMPLETABLE", "4000")))
+    print(f"   seeded {data['sessions']:,} sessions in {time.monotonic() - started:.0f} s")
+    psql("VACUUM ANALYZE", db=db_name())
+    return data
+
+
+def seeded() -> dict[str, Any]:
+    """The data of an earlier run's seed (BENCH_REUSE=1 skips seeding)."""
+    from studyhall.tutoring.models import Session, Status
+
+    completer = User.objects.get(email="tutor2@bench.test")
+    return {
+        "big": "tutor0@bench.test",
+        "small": "tutor1@bench.test",
+        "completer": completer.email,
+        "sessions": Session.objects.count(),
+        "ready": list(
+            Session.objects.filter(tutor=completer, status=Status.SCHEDULED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ),
+    }
+
+
+def main() -> None:
+    data = seeded() if os.environ.get("BENCH_REUSE") == "1" else prepare()
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    tokens = {
+        who: issue_token(request=None, email=data[who], password=seed.PASSWORD)
+        for who in ("big", "small", "completer")
+    }
+    cookies = {}
+    for who in ("big", "small"):
+        browser = Client()
+        browser.force_login(User.objects.get(email=data[who]))
+        cookies[who] = browser.cookies["sessionid"].value
+    with tempfile.TemporaryDirectory(prefix="studyhall-bench-") as tmp:
+        workdir = Path(tmp)
+        command = servers.uvicorn_command(workers=WORKERS)
+        print(f"== server: {' '.join(command[2:])}, pool {POOL_SIZE}, Redis, DEBUG=0", flush=True)
+        with servers.running(command, env=ENV, log=workdir / "server.log") as server:
+            ctx = Context(server.base, server, data, tokens, cookies, workdir, list(data["ready"]))
+            # Each worker's first requests pay its imports.
+            load.run(
+                server.base,
+                lambda h, n: h.get("/api/v1/me/balance", headers=bearer(ctx, "small")),
+                clients=4,
+                total=40,
+                timeout=120,
+            )
+            print(f"\n{'measure':<58} {'min':>10} {'median':>10} {'max':>10}")
+            for measure in MEASURES:
+                if only and measure.__name__ not in only:
+                    continue
+                for row in measure(ctx):
+                    print(row.line(), flush=True)
+            if "Traceback" in server.log_text():
+                print("\nThe server logged errors:\n" + server.log_text()[-5000:])
+
+
+if __name__ == "__main__":
+    main()
