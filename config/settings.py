@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "template_partials",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_tasks",
     "django_tasks_db",
     "studyhall.core",
@@ -85,6 +86,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "studyhall.accounts.middleware.UserTimezoneMiddleware",
+    "studyhall.identity.second_factor.SecondFactorMiddleware",
     "studyhall.web.errors.FriendlyErrorsMiddleware",
 ]
 
@@ -141,6 +143,19 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # Sign-up also asks the person's name and time zone (preselected from the browser).
 ACCOUNT_FORMS = {"signup": "studyhall.accounts.forms.SignupForm"}
 ACCOUNT_ADAPTER = "studyhall.identity.adapter.AccountAdapter"
+# Second factors (allauth.mfa): an authenticator app, recovery codes, security keys. Support
+# agents and org admins must have one (studyhall.identity.second_factor walks them through
+# enrolment); everyone else may add one in account settings.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = "Studyhall"
+MFA_PASSKEY_LOGIN_ENABLED = False
+# Browsers allow security keys on http only for localhost.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# Money and people actions ask for the second factor again after this much time since the
+# person last proved it (seconds).
+STUDYHALL_SECOND_FACTOR_IDLE_SECONDS = env_int(
+    "STUDYHALL_SECOND_FACTOR_IDLE_SECONDS", 15 * 60, minimum=60, maximum=24 * 3600
+)
 # Sign-up is closed: organizations invite people or let their own email domains in. Operators
 # may open a public path for people who want to found an organization on this Studyhall.
 STUDYHALL_PUBLIC_ORGANIZATION_SIGNUP = env_bool("STUDYHALL_PUBLIC_ORGANIZATION_SIGNUP", False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 
 from studyhall.accounts.adapter import AccountAdapter as BaseAdapter
@@ -14,3 +16,9 @@ class AccountAdapter(BaseAdapter):
 
     def signup_refusal(self, email: str) -> str | None:
         return signup.refusal_for(email)
+
+    def get_reauthentication_methods(self, user: Any) -> list[dict[str, Any]]:
+        # Ask for the second factor first when the person has one; the password is the
+        # fallback allauth offers beside it.
+        methods: list[dict[str, Any]] = super().get_reauthentication_methods(user)
+        return sorted(methods, key=lambda m: 0 if m["id"].startswith("mfa_") else 1)

@@ -6,4 +6,5 @@ class IdentityConfig(AppConfig):
     label = "identity"
 
     def ready(self) -> None:
-        from studyhall.identity import signals  # noqa: F401  (connects the receivers)
+        # Connect the receivers: joining by email domain, the second-factor check at sign-in.
+        from studyhall.identity import second_factor, signals  # noqa: F401

@@ -18,6 +18,7 @@ from studyhall.orgs.models import (
     TutorCourse,
     TutorRate,
 )
+from studyhall.testing.second_factor import enrol_totp
 from studyhall.tutoring.models import Mode, Origin, Participant, ParticipantState, Session, Status
 
 _seq = itertools.count(1)
@@ -28,9 +29,13 @@ def make_user(
     *, email: str | None = None, name: str = "", password: str = PASSWORD, **extra: object
 ) -> User:
     n = next(_seq)
-    return User.objects.create_user(
+    user = User.objects.create_user(
         email=email or f"user{n}@example.test", password=password, name=name or f"User {n}", **extra
     )
+    if user.is_support_agent:
+        # Agents must hold a second factor before they reach any page.
+        enrol_totp(user)
+    return user
 
 
 def make_org(*, name: str = "", **extra: object) -> Organization:
@@ -53,6 +58,9 @@ def add_member(
     )
     for role in roles:
         Membership.objects.get_or_create(organization=org, user=user, role=role)
+    if Role.ADMIN in roles:
+        # Org admins must hold a second factor before they reach any page.
+        enrol_totp(user)
     return user
 
 

@@ -11,6 +11,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from studyhall.testing.second_factor import pass_second_factor
+from studyhall.tutoring.management.commands.seed_demo import DEMO_TOTP_SECRET
+
 pytestmark = pytest.mark.e2e
 
 RECAP = {
@@ -26,6 +29,8 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.fill('input[name="login"]', email)
     page.fill('input[name="password"]', "studyhall-demo")
     page.locator('form button[type="submit"]').first.click()
+    # The support agent is asked for the code of their authenticator app.
+    pass_second_factor(page, DEMO_TOTP_SECRET)
     expect(page).to_have_url(re.compile(r"/sessions/$"))
 
 

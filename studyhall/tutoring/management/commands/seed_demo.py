@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import override_settings
@@ -36,6 +38,8 @@ from studyhall.tutoring.services.scheduling import (
 )
 
 DEMO_PASSWORD = "studyhall-demo"
+# The demo admin's and support agent's authenticator-app secret (base32), told in the README.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DEMO_SLUG = "demo-university"
 PEOPLE = [
     # email, name, roles, support agent
@@ -120,6 +124,12 @@ class Command(BaseCommand):
             user.is_staff = agent
             user.set_password(DEMO_PASSWORD)
             user.save()
+            # Admins and agents sign in with a second factor: the demo's is a known TOTP
+            # secret (the README tells it), so anyone trying the demo can add it to an app.
+            if (agent or Role.ADMIN in roles) and not Authenticator.objects.filter(
+                user=user, type="totp"
+            ).exists():
+                TOTP.activate(user, DEMO_TOTP_SECRET)
             if roles:
                 Member.objects.get_or_create(organization=org, user=user)
             for role in roles:
