@@ -241,6 +241,12 @@ STUDYHALL_ICE_SERVERS = ice_servers(env_json("STUDYHALL_ICE_SERVERS", []))
 # `manage.py run_scheduler` enqueues the periodic ones below when they fall due.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, Any]] = {
+    # Removes closed support chats, notifications and classroom presence older than each
+    # organization keeps them (studyhall.identity.models.RetentionPolicy). Idempotent.
+    "privacy.retention": {
+        "task": "studyhall.identity.tasks.apply_retention",
+        "every_seconds": 60 * 60,
+    },
     # Reminders 24 h and 1 h before sessions, and "log your session" to tutors at the end and
     # with 24 h and 4 h of the grace period left. Each is sent once (a unique claim per
     # session, person, kind and moment), however often the job runs.

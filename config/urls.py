@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.http import HttpRequest
 from django.templatetags.static import static
@@ -8,6 +9,10 @@ from studyhall.accounts.throttle import too_many_requests_page
 from studyhall.api.v1 import api as api_v1
 from studyhall.console.views import home as console_home
 from studyhall.console.views import tutor as console_tutor
+
+# The Django admin's own login would skip allauth's rate limits and second factor: it sends
+# people to Studyhall's sign-in instead.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 # allauth answers its own rate limits with this page (it looks for `handler429` here).
 handler429 = too_many_requests_page
@@ -38,8 +43,10 @@ urlpatterns = [
     path("notifications/", include("studyhall.notifications.urls")),
     path("settings/", include("studyhall.notifications.settings_urls")),
     path("settings/", include("studyhall.accounts.urls")),
+    path("privacy/", include("studyhall.identity.urls")),
     path("calendar/", include("studyhall.calendars.urls")),
     path("console/", include("studyhall.console.urls")),
     path("settings/courses/", console_tutor.tutor_courses, name="tutor_courses"),
     path("console/", include("studyhall.feeds.urls")),
+    path("console/", include("studyhall.identity.console_urls")),
 ]

