@@ -163,6 +163,13 @@ class SessionPermissions:
         return self.is_tutor or self.is_agent or self.is_admin
 
     @cached_property
+    def see_internal_notes(self) -> bool:
+        """Why Support corrected or voided a logged session, and who did it: Support and the
+        organization's admins, and the tutor whose pay it changed (the correction email tells
+        them too); never the students."""
+        return self.is_agent or self.is_admin or self.is_tutor
+
+    @cached_property
     def see_history(self) -> bool:
         return self.is_tutor or self.is_agent or self.is_admin
 
