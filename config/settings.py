@@ -148,6 +148,8 @@ ACCOUNT_ADAPTER = "studyhall.identity.adapter.AccountAdapter"
 # enrolment); everyone else may add one in account settings.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "Studyhall"
+# The codes of the periods just before and after count too, for phones whose clock drifts.
+MFA_TOTP_TOLERANCE = 1
 MFA_PASSKEY_LOGIN_ENABLED = False
 # Browsers allow security keys on http only for localhost.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG

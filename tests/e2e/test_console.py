@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from studyhall.testing.second_factor import pass_second_factor
+from studyhall.tutoring.management.commands.seed_demo import DEMO_TOTP_SECRET
+
 pytestmark = pytest.mark.e2e
 
 ROSTER = """school_id,email,name,roles,enrolled_courses,tutor_courses,status
@@ -22,6 +25,8 @@ def sign_in(page: Page, base: str, email: str, lands: str) -> None:
     page.fill('input[name="login"]', email)
     page.fill('input[name="password"]', "studyhall-demo")
     page.locator('form button[type="submit"]').first.click()
+    # The org admin is asked for the code of their authenticator app.
+    pass_second_factor(page, DEMO_TOTP_SECRET)
     expect(page).to_have_url(re.compile(lands))
 
 
