@@ -74,7 +74,7 @@ def must_have_second_factor(user: User) -> bool:
 
 
 def has_second_factor(user: User) -> bool:
-    return is_mfa_enabled(user, types=FACTORS)
+    return bool(is_mfa_enabled(user, types=FACTORS))
 
 
 @receiver(user_logged_in, dispatch_uid="identity.second_factor_at_sign_in")
@@ -144,4 +144,5 @@ class SecondFactorMiddleware:
             return None
         if not has_second_factor(user):
             return None
-        return suspend_request(request, reverse("mfa_reauthenticate"))
+        response: HttpResponse = suspend_request(request, reverse("mfa_reauthenticate"))
+        return response

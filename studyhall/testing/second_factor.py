@@ -29,7 +29,7 @@ def enrol_totp(user: User, secret: str = TEST_TOTP_SECRET) -> None:
 def totp_code(secret: str = TEST_TOTP_SECRET, *, step: int = 0) -> str:
     """The code an authenticator app shows now (`step` periods ahead)."""
     counter = int(timezone.now().timestamp()) // TOTP_PERIOD + step
-    return format_hotp_value(hotp_value(secret, counter))
+    return str(format_hotp_value(hotp_value(secret, counter)))
 
 
 def pass_second_factor(page: Page, secret: str = TEST_TOTP_SECRET) -> None:

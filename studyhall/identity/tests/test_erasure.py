@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from studyhall.accounts.models import User
+from studyhall.core.errors import NotFound
 from studyhall.core.models import AuditEntry
 from studyhall.identity import download, erasure
 from studyhall.ledger.models import Account
@@ -104,7 +105,7 @@ def test_the_erased_person_can_no_longer_sign_in(cast: Cast) -> None:
 def test_an_admin_of_another_org_cannot_erase_and_nothing_changes(cast: Cast) -> None:
     other_admin = f.add_member(cast.other_org, f.make_user(name="Other Admin"), Role.ADMIN)
 
-    with pytest.raises(erasure.NotFound), transaction.atomic():
+    with pytest.raises(NotFound), transaction.atomic():
         erasure.erase_person(actor=other_admin, user_id=cast.student.pk)
 
     cast.student.refresh_from_db()
