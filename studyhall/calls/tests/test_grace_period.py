@@ -16,6 +16,7 @@ from studyhall.calls import services
 from studyhall.core.errors import Forbidden
 from studyhall.notifications.models import ReminderKind, SentReminder
 from studyhall.testing import factories as f
+from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring.models import Mode, Session, Status
 from studyhall.tutoring.reminders import send_due_reminders
 from studyhall.tutoring.selectors import deadline_of
@@ -141,6 +142,7 @@ def test_log_reminders_go_out_once_each_from_the_fixed_deadline(
     mail.outbox.clear()
     with at(END):
         assert send_due_reminders() == 1  # "your session has ended"
+        run_queued_tasks()
     call_end = END + timedelta(minutes=50)
     with at(END + timedelta(minutes=10)):
         join(session, cast.tutor, TUTOR_PEER)
@@ -154,6 +156,7 @@ def test_log_reminders_go_out_once_each_from_the_fixed_deadline(
     for moment in (fixed - timedelta(hours=24), fixed - timedelta(hours=4)):
         with at(moment):
             assert send_due_reminders() == 1
+            run_queued_tasks()
         with at(moment + timedelta(minutes=2)):
             assert send_due_reminders() == 0
     assert sorted(SentReminder.objects.values_list("kind", "for_moment")) == [

@@ -61,11 +61,11 @@ def test_each_earning_shows_its_payout_date_and_state(
 
     html = client.get("/earnings/transactions/").content.decode()
 
-    table = html[html.index('<table class="history">') :].split("</table>")[0]
+    table = html[html.index('<table class="history stack">') :].split("</table>")[0]
     rows = table.split("<tr ")[1:]
     payout_row, earning_row = rows
     assert "history__row--payout" in payout_row
-    assert '<td class="amount amount--negative">−$13.75</td>' in payout_row
+    assert '<td class="amount amount--negative" data-label="Amount">−$13.75</td>' in payout_row
     assert "Payout for the week of Mar 3–9, 2025, due Fri Mar 21" in payout_row
     assert "history__row--earning" in earning_row
     assert (
@@ -109,8 +109,8 @@ def test_the_yearly_summary_flags_600_dollars(client: Client, cast: Cast, comple
     complete(datetime(2025, 3, 5, 15, 0, tzinfo=NY), minutes=90)
     summary = client.get("/earnings/transactions/").content.decode()
     summary = summary[summary.index('id="years-heading"') :].split("</table>")[0]
-    assert "<td>2025</td>" in summary
-    assert '<td class="amount">$900.00</td>' in summary
+    assert '<td data-label="Year">2025</td>' in summary
+    assert '<td class="amount" data-label="Earned">$900.00</td>' in summary
     assert "$600.00 or more: expect a 1099-NEC" in summary
 
 

@@ -56,7 +56,7 @@ def test_url_name() -> None:
 
 def history_rows(html: str) -> list[str]:
     main = html[html.index("<main") :]
-    table = main[main.index('<table class="history">') : main.index("</table>")]
+    table = main[main.index('<table class="history stack">') : main.index("</table>")]
     return table.split("<tr ")[1:]  # after the header row
 
 
@@ -73,11 +73,11 @@ def test_history_lists_each_earning_with_its_session(client: Client, cast: Cast,
     assert len(rows) == 2
     # Newest first, each with its session, description, computation and amount.
     assert f'href="/sessions/{second}/">CHEM 110, Nov 20</a>' in rows[0]
-    assert '<td class="amount">$7.50</td>' in rows[0]
+    assert '<td class="amount" data-label="Amount">$7.50</td>' in rows[0]
     assert "25 min at $17.99/h" in rows[0]
     assert "25 min × $17.99/h = $7.50" in rows[0]
     assert f'href="/sessions/{first}/">CHEM 110, Nov 19</a>' in rows[1]
-    assert '<td class="amount">$13.75</td>' in rows[1]
+    assert '<td class="amount" data-label="Amount">$13.75</td>' in rows[1]
     assert "55 min × $15.00/h = $13.75" in rows[1]
     assert "Nov 20, 2025, 3:00 PM UTC" in rows[0]  # the viewer's zone (UTC by default)
     # Not in a payout yet.
@@ -114,7 +114,7 @@ def test_history_query_count_does_not_grow(
         completed(cast, hours_ago=hours)
     with django_assert_num_queries(9):
         html = client.get(URL).content.decode()
-    assert html.count('<td class="amount">$13.75</td>') == 12
+    assert html.count('<td class="amount" data-label="Amount">$13.75</td>') == 12
 
 
 def test_history_needs_sign_in(client: Client, db: None):

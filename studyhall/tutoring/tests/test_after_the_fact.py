@@ -19,6 +19,7 @@ from django.urls import reverse
 from conftest import Cast
 from studyhall.core.errors import Conflict
 from studyhall.core.models import AuditEntry
+from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring.models import Mode, Participant, ParticipantState, Session, Status
 from studyhall.tutoring.services import missed
 from studyhall.tutoring.services.scheduling import accept_session, create_session
@@ -122,6 +123,7 @@ def test_the_marker_shows_on_the_session_page_the_sessions_tab_and_the_email(
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         session = invite(cast, start=STARTED)
+    run_queued_tasks()
     for person in (cast.tutor, cast.student):
         client.force_login(person)
         page = text_of(client.get(reverse("tutoring:detail", args=[session.pk])))
