@@ -92,7 +92,7 @@ def erase_person(*, actor: User, user_id: int) -> User:
     Member.objects.filter(user=person).update(
         school_id="", status=MemberStatus.DEACTIVATED, deactivated_at=timezone.now()
     )
-    Membership.objects.filter(user=person).update(is_active=False)
+    Membership.objects.filter(user=person).update(is_active=False, employee_id="")
     User.objects.filter(pk=person.pk).update(unread_notifications=0)
 
     person.name = PLACEHOLDER_NAME
@@ -135,7 +135,9 @@ def _text_fields(model: type[models.Model]) -> Iterator[models.Field[Any, Any]]:
 
 
 def _scrub_everywhere(needle: str) -> None:
-    pattern = re.compile(re.escape(needle), re.IGNORECASE)
+    # Whole words only: erasing "Ann" must leave "Anna", "Annual" and "session.annotated".
+    # The database's icontains finds the candidate rows; the pattern decides what changes.
+    pattern = re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)", re.IGNORECASE)
     for model in apps.get_models():
         if model._meta.label_lower in APPEND_ONLY or model._meta.proxy:
             continue
@@ -148,7 +150,9 @@ def _scrub_everywhere(needle: str) -> None:
             else:
                 rows = manager.filter(**{f"{field.attname}__icontains": needle})
             for pk, value in rows.values_list("pk", field.attname):
-                manager.filter(pk=pk).update(**{field.attname: _scrubbed(value, pattern)})
+                scrubbed = _scrubbed(value, pattern)
+                if scrubbed != value:
+                    manager.filter(pk=pk).update(**{field.attname: scrubbed})
 
 
 def _scrubbed(value: Any, pattern: re.Pattern[str]) -> Any:

@@ -91,6 +91,37 @@ def test_erasing_a_paid_students_data_leaves_the_ledger_whole_and_no_trace(cast:
     assert AuditEntry.objects.filter(action="session.completed", session=session).count() == 1
 
 
+def test_erasing_a_short_name_takes_out_the_word_and_leaves_longer_words_whole(
+    cast: Cast,
+) -> None:
+    ann = f.add_member(cast.org, f.make_user(email="ann@example.test", name="Ann"), Role.STUDENT)
+    anna = f.add_member(cast.org, f.make_user(name="Anna Berg"), Role.STUDENT)
+    course = f.make_course(cast.org, code="REV 101", title="Annual Review")
+    with transaction.atomic():
+        post_user_message(actor=cast.student2, body="I study with Ann; Annabel joins us.")
+
+    with transaction.atomic():
+        erasure.erase_person(actor=cast.admin, user_id=ann.pk)
+
+    assert Message.objects.get(author=cast.student2).body == (
+        "I study with [erased]; Annabel joins us."
+    )
+    assert User.objects.get(pk=anna.pk).name == "Anna Berg"
+    course.refresh_from_db()
+    assert (course.code, course.title) == ("REV 101", "Annual Review")
+    assert "ann@example.test" not in dump()
+
+
+def test_erasing_clears_the_payroll_employee_id(cast: Cast) -> None:
+    cast.tutor.memberships.update(employee_id="E-5521")
+
+    with transaction.atomic():
+        erasure.erase_person(actor=cast.admin, user_id=cast.tutor.pk)
+
+    assert list(cast.tutor.memberships.values_list("employee_id", flat=True)) == [""]
+    assert "E-5521" not in dump()
+
+
 def test_the_erased_person_can_no_longer_sign_in(cast: Cast) -> None:
     with transaction.atomic():
         erasure.erase_person(actor=cast.agent, user_id=cast.student.pk)
