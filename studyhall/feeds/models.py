@@ -189,6 +189,8 @@ class FeedRun(models.Model):
     roster_done_at = models.DateTimeField(null=True, blank=True)
     summary_sent_at = models.DateTimeField(null=True, blank=True)
     push_report_sent_at = models.DateTimeField(null=True, blank=True)
+    # Set while a run of the job works on the night (studyhall.feeds.nightly._claim).
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-night", "-id"]

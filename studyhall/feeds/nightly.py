@@ -16,12 +16,13 @@ import io
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from studyhall.accounts.models import User
@@ -35,6 +36,8 @@ from studyhall.orgs.models import Role
 
 MAX_PUSH_ATTEMPTS = 5
 ROSTER_FILENAME = "roster.csv"
+# Longer than a night's files, push, roster and email take; a dead worker's claim lapses.
+CLAIM_LEASE = timedelta(hours=1)
 
 
 def export_folder(config: FeedConfig, night: date) -> Path:
@@ -137,7 +140,8 @@ def _apply_roster(config: FeedConfig, filename: str, data: bytes) -> RosterOutco
 # -- one night ---------------------------------------------------------------------------------
 
 
-def run_night(config: FeedConfig, night: date) -> FeedRun:
+def run_night(config: FeedConfig, night: date) -> FeedRun | None:
+    """The night's steps not yet done, or None when another run of the job holds the night."""
     organization = config.organization
     run, _ = FeedRun.objects.get_or_create(
         organization=organization,
@@ -146,6 +150,34 @@ def run_night(config: FeedConfig, night: date) -> FeedRun:
             "push_status": PushStatus.PENDING if config.pushes else PushStatus.NOT_CONFIGURED
         },
     )
+    if not _claim(run):
+        return None
+    try:
+        _run_steps(config, run)
+    finally:
+        FeedRun.objects.filter(pk=run.pk).update(claimed_until=None)
+        run.claimed_until = None
+    return run
+
+
+def _claim(run: FeedRun) -> bool:
+    """Take the night for this run of the job: a second scheduler or a retry that starts while
+    the first is still writing, pushing or mailing leaves it alone, so nothing happens twice.
+    A claim lapses after CLAIM_LEASE, so a worker that died does not hold the night forever.
+    The claim is one conditional UPDATE, so no lock is held while the steps run."""
+    now = timezone.now()
+    claimed = (
+        FeedRun.objects.filter(pk=run.pk)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + CLAIM_LEASE)
+    )
+    if claimed:
+        run.refresh_from_db()
+    return bool(claimed)
+
+
+def _run_steps(config: FeedConfig, run: FeedRun) -> None:
+    night = run.night
     if run.exports_written_at is None:
         run.exports = _write_exports(config, night)
         run.exports_written_at = timezone.now()
@@ -160,24 +192,27 @@ def run_night(config: FeedConfig, night: date) -> FeedRun:
         except sftp.SftpFailed as exc:
             found = None
             run.roster_error = f"The roster file could not be fetched: {exc}"[:500]
-        if found is not None:
-            outcome = _apply_roster(config, *found)
-            run.roster_filename = outcome.filename
-            run.roster_sha256 = outcome.sha256
-            run.roster_summary = outcome.summary
-            run.roster_rejected = outcome.rejected
-            run.roster_error = outcome.error
-        run.roster_done_at = timezone.now()
-        run.save(
-            update_fields=[
-                "roster_filename",
-                "roster_sha256",
-                "roster_summary",
-                "roster_rejected",
-                "roster_error",
-                "roster_done_at",
-            ]
-        )
+        # Recorded in the transaction that applies the file: a worker dying in between
+        # cannot leave the roster applied and the night not knowing it.
+        with transaction.atomic():
+            if found is not None:
+                outcome = _apply_roster(config, *found)
+                run.roster_filename = outcome.filename
+                run.roster_sha256 = outcome.sha256
+                run.roster_summary = outcome.summary
+                run.roster_rejected = outcome.rejected
+                run.roster_error = outcome.error
+            run.roster_done_at = timezone.now()
+            run.save(
+                update_fields=[
+                    "roster_filename",
+                    "roster_sha256",
+                    "roster_summary",
+                    "roster_rejected",
+                    "roster_error",
+                    "roster_done_at",
+                ]
+            )
 
     if run.summary_sent_at is None:
         _email(config, run, subject=f"Studyhall nightly feed for {night:%b %-d, %Y}")
@@ -195,8 +230,6 @@ def run_night(config: FeedConfig, night: date) -> FeedRun:
         )
         run.push_report_sent_at = timezone.now()
         run.save(update_fields=["push_report_sent_at"])
-
-    return run
 
 
 def _push(config: FeedConfig, run: FeedRun) -> None:
@@ -249,10 +282,13 @@ def due_configs(now: datetime) -> list[tuple[FeedConfig, date]]:
 def run_due_feeds(*, now: datetime | None = None) -> list[int]:
     """Every organization whose night has come (and pushes still being retried)."""
     now = now or timezone.now()
-    runs = [run_night(config, night).pk for config, night in due_configs(now)]
-    for run in FeedRun.objects.filter(push_status=PushStatus.RETRYING).exclude(pk__in=runs):
+    runs = [run_night(config, night) for config, night in due_configs(now)]
+    done = [run.pk for run in runs if run is not None]
+    for retrying in FeedRun.objects.filter(push_status=PushStatus.RETRYING).exclude(pk__in=done):
         config = FeedConfig.objects.select_related("organization", "run_as").get(
-            organization_id=run.organization_id
+            organization_id=retrying.organization_id
         )
-        runs.append(run_night(config, run.night).pk)
-    return runs
+        run = run_night(config, retrying.night)
+        if run is not None:
+            done.append(run.pk)
+    return done

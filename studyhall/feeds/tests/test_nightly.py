@@ -5,9 +5,9 @@ nothing; a push that failed is retried and reported."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import time_machine
@@ -186,3 +186,74 @@ def test_nothing_runs_before_the_organizations_hour(cast: Cast, tmp_path: Path) 
     )
     assert run_job() == []  # 3:00 in New York
     assert FeedRun.objects.count() == 0
+
+
+def local_feed(cast: Cast, tmp_path: Path) -> FeedConfig:
+    roster = tmp_path / "roster"
+    roster.mkdir()
+    (roster / "roster.csv").write_text(ROSTER)
+    return FeedConfig.objects.create(
+        organization=cast.org,
+        run_as=cast.admin,
+        export_directory=str(tmp_path / "exports"),
+        roster_directory=str(roster),
+    )
+
+
+def test_a_night_another_run_of_the_job_holds_is_left_alone_until_its_claim_lapses(
+    cast: Cast, tmp_path: Path
+) -> None:
+    local_feed(cast, tmp_path)
+    held = FeedRun.objects.create(
+        organization=cast.org,
+        night=date(2026, 3, 10),
+        push_status="not_configured",
+        claimed_until=NIGHT + nightly.CLAIM_LEASE,
+    )
+    mail.outbox.clear()
+
+    assert run_job() == []
+
+    held.refresh_from_db()
+    assert (held.exports_written_at, held.roster_done_at, held.summary_sent_at) == (
+        None,
+        None,
+        None,
+    )
+    assert not (tmp_path / "exports").exists()
+    assert RosterImport.objects.count() == 0
+    assert mail.outbox == []
+
+    # The other run died: an hour on, its claim has lapsed and this one does the night once.
+    with time_machine.travel(NIGHT + nightly.CLAIM_LEASE + timedelta(minutes=15), tick=False):
+        assert nightly.run_due_feeds() == [held.pk]
+    held.refresh_from_db()
+    assert held.claimed_until is None
+    assert held.roster_summary["to_add"] == 1
+    assert RosterImport.objects.count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_a_roster_is_applied_only_with_the_night_knowing_it(
+    cast: Cast, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local_feed(cast, tmp_path)
+    real_save = FeedRun.save
+
+    def worker_dies_recording_the_roster(self: FeedRun, *args: Any, **kwargs: Any) -> None:
+        if "roster_done_at" in (kwargs.get("update_fields") or ()):
+            raise SystemExit("the worker was stopped")
+        real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(FeedRun, "save", worker_dies_recording_the_roster)
+    with pytest.raises(SystemExit):
+        run_job()
+
+    assert RosterImport.objects.count() == 0
+    assert not Member.objects.filter(organization=cast.org, school_id="S-3001").exists()
+    assert FeedRun.objects.get().claimed_until is None
+
+    monkeypatch.setattr(FeedRun, "save", real_save)
+    run_job()
+    assert RosterImport.objects.count() == 1
+    assert Member.objects.get(organization=cast.org, school_id="S-3001").user.name == "Nia Park"
