@@ -60,19 +60,18 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def event_types_for(entry: AuditEntry) -> list[EventType]:
-    action = entry.action
-    if action == "session.created":
+    """The event types the entry may be, known from the entry alone (no query)."""
+    if entry.action == "session.created":
         return [EventType.SESSION_REQUESTED] if entry.data.get("origin") == Origin.REQUEST else []
-    if action in ("session.accepted", "session.time_accepted"):
-        # Only the answer that made the session Scheduled (the last student, or the tutor).
-        if entry.session_id is None:
-            return []
-        status = Session.objects.filter(pk=entry.session_id).values_list("status", flat=True)
-        return [EventType.SESSION_SCHEDULED] if status.first() == Status.SCHEDULED else []
-    return list(_DIRECT.get(action, ()))
+    return list(_DIRECT.get(entry.action, ()))
 
 
 _DIRECT: dict[str, tuple[EventType, ...]] = {
+    # Only the answer that made the session Scheduled (the last student, or the tutor):
+    # `session_is_scheduled` checks an acceptance. A new time everyone accepted is recorded
+    # as `session.rescheduled`, once the session is Scheduled at it.
+    "session.accepted": (EventType.SESSION_SCHEDULED,),
+    "session.rescheduled": (EventType.SESSION_SCHEDULED,),
     "session.canceled": (EventType.SESSION_CANCELED,),
     "session.completed": (EventType.SESSION_COMPLETED, EventType.RECAP_WRITTEN),
     "session.completed_by_support": (EventType.SESSION_COMPLETED, EventType.RECAP_WRITTEN),
@@ -83,6 +82,13 @@ _DIRECT: dict[str, tuple[EventType, ...]] = {
     "person.invited": (EventType.PERSON_ADDED,),
     "person.deactivated": (EventType.PERSON_DEACTIVATED,),
 }
+
+
+def session_is_scheduled(entry: AuditEntry) -> bool:
+    if entry.session_id is None:
+        return False
+    status = Session.objects.filter(pk=entry.session_id).values_list("status", flat=True)
+    return status.first() == Status.SCHEDULED
 
 
 def payload_for(entry: AuditEntry, event_type: str) -> dict[str, Any]:
@@ -98,7 +104,9 @@ def payload_for(entry: AuditEntry, event_type: str) -> dict[str, Any]:
 
 
 def on_audit_entry(entry: AuditEntry) -> list[WebhookMessage]:
-    """Called for each new audit entry, inside the transaction that wrote it."""
+    """Called for each new audit entry, inside the transaction that wrote it. An action no
+    integrator hears of costs no query; one they may hear of costs one (the organization's
+    endpoints), and an acceptance a second only when an endpoint wants it."""
     if entry.organization_id is None:
         return []
     types = event_types_for(entry)
@@ -107,12 +115,10 @@ def on_audit_entry(entry: AuditEntry) -> list[WebhookMessage]:
     endpoints = list(
         WebhookEndpoint.objects.filter(organization_id=entry.organization_id, is_active=True)
     )
-    return [
-        _queue(endpoint, event_type, payload_for(entry, event_type))
-        for event_type in types
-        for endpoint in endpoints
-        if event_type in endpoint.event_types
-    ]
+    wanted = [(t, e) for t in types for e in endpoints if t in e.event_types]
+    if not wanted or (entry.action == "session.accepted" and not session_is_scheduled(entry)):
+        return []
+    return [_queue(endpoint, t, payload_for(entry, t)) for t, endpoint in wanted]
 
 
 def _queue(endpoint: WebhookEndpoint, event_type: str, payload: dict[str, Any]) -> WebhookMessage:

@@ -13,13 +13,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from studyhall.core import audit
 from studyhall.feeds import webhooks
 from studyhall.feeds.models import MessageStatus, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from studyhall.feeds.tests.receiver import Receiver, running_receiver
 from studyhall.testing import factories as f
 from studyhall.tutoring.models import Session
 from studyhall.tutoring.services.completion import complete_session
-from studyhall.tutoring.services.scheduling import cancel_session
+from studyhall.tutoring.services.rescheduling import accept_proposal, propose_time
+from studyhall.tutoring.services.scheduling import accept_session, cancel_session
 
 if TYPE_CHECKING:
     from conftest import Cast
@@ -99,6 +101,68 @@ def test_only_subscribed_events_of_active_endpoints_are_sent(
         )
     completed(cast)
     assert WebhookMessage.objects.count() == 0
+
+
+def test_the_answer_that_schedules_a_session_sends_session_scheduled(
+    cast: Cast, receiver: Receiver
+) -> None:
+    """Whichever answer makes the session Scheduled, at its first time or at a new one the
+    tutor proposed, sends it; the answers before that one do not."""
+    endpoint(cast, receiver, "session.scheduled")
+    start = timezone.now() + timedelta(days=3)
+    session = f.make_session(
+        org=cast.org,
+        tutor=cast.tutor,
+        students=[cast.student, cast.student2],
+        start=start,
+        states=["invited", "invited"],
+    )
+    accept_session(session_id=session.pk, actor=cast.student)
+    assert WebhookMessage.objects.count() == 0
+    accept_session(session_id=session.pk, actor=cast.student2)
+    [first] = WebhookMessage.objects.all()
+    assert (first.event_type, first.payload["data"]["session_id"]) == (
+        "session.scheduled",
+        session.pk,
+    )
+
+    later = start + timedelta(days=1)
+    propose_time(session_id=session.pk, actor=cast.tutor, scheduled_start=later)
+    accept_proposal(session_id=session.pk, actor=cast.student)
+    assert WebhookMessage.objects.count() == 1
+    accept_proposal(session_id=session.pk, actor=cast.student2)
+
+    session.refresh_from_db()
+    assert (session.status, session.scheduled_start) == ("scheduled", later)
+    [_, moved] = WebhookMessage.objects.order_by("id")
+    assert moved.event_type == "session.scheduled"
+    assert moved.payload["data"]["session_id"] == session.pk
+    assert moved.payload["data"]["scheduled_start"] == later.isoformat()
+
+
+def test_the_audit_receiver_queries_only_for_what_an_endpoint_may_want(
+    cast: Cast, receiver: Receiver, django_assert_num_queries: Any
+) -> None:
+    session = f.make_session(org=cast.org, tutor=cast.tutor, students=[cast.student])
+    hook = endpoint(cast, receiver, "session.canceled")
+
+    def accepted() -> None:
+        audit.record(
+            actor=cast.student,
+            action="session.accepted",
+            organization_id=cast.org.pk,
+            session_id=session.pk,
+        )
+
+    with django_assert_num_queries(1):  # the entry; nobody hears of declines
+        audit.record(actor=cast.tutor, action="session.declined", organization_id=cast.org.pk)
+    with django_assert_num_queries(2):  # the entry, the endpoints (none wants it)
+        accepted()
+    hook.event_types = ["session.scheduled"]
+    hook.save(update_fields=["event_types"])
+    with django_assert_num_queries(5):  # entry, endpoints, status, the message and its task
+        accepted()
+    assert [m.event_type for m in WebhookMessage.objects.all()] == ["session.scheduled"]
 
 
 def test_a_receiver_that_is_down_gets_the_message_when_it_is_back(
