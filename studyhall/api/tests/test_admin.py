@@ -3,6 +3,7 @@ bad input it refuses with problem+json, writing nothing."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ from studyhall.api.tests.support import PROBLEM, Api, assert_problem
 from studyhall.console.models import RosterImport
 from studyhall.console.services.roster import HEADER, check_roster
 from studyhall.core.models import AuditEntry
-from studyhall.orgs.models import Organization, Role, TutorRate
+from studyhall.orgs.models import Course, Member, Organization, Role, TutorCourse, TutorRate
 from studyhall.testing import factories as f
 
 ApiAs = Callable[[User | None], Api]
@@ -169,3 +170,102 @@ def test_roster_with_a_wrong_header_is_a_problem(cast: Cast, api_as: ApiAs) -> N
     assert response["Content-Type"] == PROBLEM
     assert assert_problem(response, 400, "roster_bad_header")
     assert RosterImport.objects.count() == 0
+
+
+def _send(api: Api, method: str, path: str, body: dict[str, Any]) -> Any:
+    return api.client.generic(
+        method,
+        "/api/v1" + path,
+        json.dumps(body),
+        content_type="application/json",
+        headers=api._headers(None),
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("method", "path", "body", "detail"),
+    [
+        (
+            "POST",
+            "/people",
+            {"email": "new@college.test", "roles": ["student"], "name": "Ne\u0000w"},
+            "Name contains an invisible control character; remove it and try again.",
+        ),
+        (
+            "POST",
+            "/people",
+            {"email": "new@college.test", "roles": ["student"], "school_id": "S\u0000"},
+            "School ID contains an invisible control character; remove it and try again.",
+        ),
+        (
+            "PUT",
+            "/people/{tutor}/employee-id",
+            {"employee_id": "E-1\u0000"},
+            "Employee id contains an invisible control character; remove it and try again.",
+        ),
+        (
+            "POST",
+            "/courses",
+            {"code": "BIO\u0000 1", "title": "Biology"},
+            "Course code contains an invisible control character; remove it and try again.",
+        ),
+        (
+            "POST",
+            "/courses",
+            {"code": "BIO 1", "title": "Bio\u001blogy"},
+            "Course title contains an invisible control character; remove it and try again.",
+        ),
+        (
+            "PUT",
+            "/courses/{course}/tutors/{student}",
+            {"status": "disabled", "reason": "no\u0000"},
+            "Reason contains an invisible control character; remove it and try again.",
+        ),
+    ],
+)
+def test_a_control_character_in_admin_text_is_400_and_writes_nothing(
+    cast: Cast, api_as: ApiAs, method: str, path: str, body: dict[str, Any], detail: str
+) -> None:
+    f.add_member(cast.org, cast.student, Role.TUTOR)
+    api = api_as(cast.admin)
+    url = f"/admin/orgs/{cast.org.pk}" + path.format(
+        tutor=cast.tutor.pk, student=cast.student.pk, course=cast.course.pk
+    )
+    before = (
+        User.objects.count(),
+        Member.objects.count(),
+        Course.objects.count(),
+        TutorCourse.objects.count(),
+        list(TutorCourse.objects.values_list("status", "decision_reason")),
+    )
+    audited = list(AuditEntry.objects.values_list("action", flat=True))
+
+    problem = assert_problem(_send(api, method, url, body), 400, "invalid_input")
+
+    assert problem["detail"] == detail
+    assert (
+        User.objects.count(),
+        Member.objects.count(),
+        Course.objects.count(),
+        TutorCourse.objects.count(),
+        list(TutorCourse.objects.values_list("status", "decision_reason")),
+    ) == before
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == audited
+
+
+@pytest.mark.postgres
+def test_a_roster_with_a_nul_is_a_problem_and_stores_nothing(cast: Cast, api_as: ApiAs) -> None:
+    api = api_as(cast.admin)
+    data = (",".join(HEADER) + "\nS-1,nia@college.test,Ni\x00a,student,,,\n").encode()
+    response = api.client.post(
+        f"/api/v1/admin/orgs/{cast.org.pk}/roster",
+        {"file": SimpleUploadedFile("r.csv", data)},
+        headers=api._headers(None),
+    )
+    body = assert_problem(response, 400, "roster_control_character")
+    assert body["detail"] == (
+        "Line 2 has an invisible control character (U+0000); remove it and upload the file again."
+    )
+    assert RosterImport.objects.count() == 0
+    assert User.objects.filter(email="nia@college.test").count() == 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,11 @@ MAX_REPORTED_ERRORS = 200
 BATCH = 2000
 # SQLite allows 32,766 parameters a statement; stay well under it for IN (...) lookups.
 LOOKUP_CHUNK = 5000
+
+
+# What no roster field may hold: control characters other than tab and line breaks (PostgreSQL
+# cannot even store a NUL), as everywhere people type text.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class RosterRefused(InvalidInput):
@@ -126,7 +132,7 @@ def decode(data: bytes) -> str:
             code="roster_too_large",
         )
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise RosterRefused(
@@ -135,6 +141,15 @@ def decode(data: bytes) -> str:
             "delimited)”.",
             code="roster_not_utf8",
         ) from exc
+    control = CONTROL.search(text)
+    if control is not None:
+        line = text.count("\n", 0, control.start()) + 1
+        raise RosterRefused(
+            f"Line {line} has an invisible control character (U+{ord(control.group()):04X}); "
+            "remove it and upload the file again.",
+            code="roster_control_character",
+        )
+    return text
 
 
 def _split(value: str) -> tuple[str, ...]:

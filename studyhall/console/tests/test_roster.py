@@ -143,8 +143,24 @@ def test_full_roster_deactivates_the_missing(cast: Cast) -> None:
             "Excel, save it as “CSV UTF-8 (Comma delimited)”.",
         ),
         (b"", "roster_empty", "The file is empty; it needs the header line."),
+        (
+            (
+                HEAD
+                + "\nS-1,nia@college.test,Nia,student,,,\nS-2,ted@college.test,T\x00ed,tutor,,,\n"
+            ).encode(),
+            "roster_control_character",
+            "Line 3 has an invisible control character (U+0000); remove it and upload the "
+            "file again.",
+        ),
+        (
+            (HEAD + "\nS-1\x07,nia@college.test,Nia,student,,,\n").encode(),
+            "roster_control_character",
+            "Line 2 has an invisible control character (U+0007); remove it and upload the "
+            "file again.",
+        ),
     ],
 )
+@pytest.mark.postgres
 def test_unreadable_files_are_refused_with_a_clear_message(
     cast: Cast, data: bytes, code: str, message: str
 ) -> None:

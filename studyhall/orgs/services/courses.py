@@ -10,6 +10,7 @@ from django.utils import timezone
 from studyhall.accounts.models import User
 from studyhall.core import audit
 from studyhall.core.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from studyhall.core.text import clean_text
 from studyhall.orgs.models import (
     ApprovalStatus,
     Course,
@@ -43,7 +44,10 @@ def clean_course(code: str, title: str) -> tuple[str, str]:
             code="invalid_course_title",
             field="title",
         )
-    return code, title
+    return (
+        clean_text(code, field="Course code", max_length=CODE_MAX),
+        clean_text(title, field="Course title", max_length=TITLE_MAX),
+    )
 
 
 def _course(organization: Organization, course_id: int) -> Course:
@@ -211,6 +215,7 @@ def apply_to_tutor(
         raise InvalidInput(
             f"Keep the note under {NOTE_MAX} characters.", code="note_too_long", field="note"
         )
+    note = clean_text(note, field="Note", max_length=NOTE_MAX)
     if transcript is not None:
         check_transcript(transcript)
     approval = TutorCourse.objects.select_for_update().filter(course=course, tutor=actor).first()
@@ -273,7 +278,9 @@ def set_approval(
     if approval is None:
         approval = TutorCourse(course=course, tutor_id=tutor_id)
     approval.status = status
-    approval.decision_reason = reason.strip()[:NOTE_MAX]
+    approval.decision_reason = clean_text(
+        reason.strip()[:NOTE_MAX], field="Reason", max_length=NOTE_MAX
+    )
     approval.decided_by, approval.decided_at = actor, timezone.now()
     approval.save()
     audit.record(

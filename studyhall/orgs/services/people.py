@@ -12,6 +12,7 @@ from studyhall.accounts.models import User
 from studyhall.core import audit
 from studyhall.core.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from studyhall.core.money import format_cents
+from studyhall.core.text import clean_text
 from studyhall.orgs.models import (
     Member,
     Membership,
@@ -61,7 +62,7 @@ def clean_school_id(raw: str) -> str:
             code="invalid_school_id",
             field="school_id",
         )
-    return school_id
+    return clean_text(school_id, field="School ID", max_length=SCHOOL_ID_MAX)
 
 
 def _member(organization: Organization, user_id: int) -> Member:
@@ -93,7 +94,7 @@ def invite_person(
     address = clean_email(email)
     wanted = clean_roles(roles)
     school_id = clean_school_id(school_id)
-    name = name.strip()[:NAME_MAX]
+    name = clean_text(name.strip()[:NAME_MAX], field="Name", max_length=NAME_MAX)
     if school_id and (
         Member.objects.filter(organization=organization, school_id=school_id)
         .exclude(user__email=address)
@@ -329,6 +330,7 @@ def set_employee_id(*, organization_id: int, tutor_id: int, actor: User, employe
             code="invalid_employee_id",
             field="employee_id",
         )
+    value = clean_text(value, field="Employee id", max_length=64)
     if membership.employee_id == value:
         return
     previous = membership.employee_id
