@@ -6,7 +6,7 @@ entries, so reading such a balance is one row, and `check_ledger` proves it stil
 sum of the account's entries. A budget account keeps no running balance (its `balance_cents`
 stays 0): every completion in an organization posts to it, and a running balance would make
 them all wait on that one row's lock. Its balance is the sum of its entries
-(`selectors.balance_cents`); see docs/adr/0010-derived-budget-balance.md. On
+(`selectors.balance_cents`); see docs/adr/0009-derived-budget-balance.md. On
 PostgreSQL a trigger refuses UPDATE and DELETE on transfers and entries (migration 0004).
 
 Money's path to a tutor's bank: the organization's budget → the tutor's earnings account
