@@ -239,6 +239,33 @@ def test_rate_outside_the_policy_bounds_is_refused(cast: Cast) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("cents", "allowed"), [(999, False), (1000, True), (4000, True), (4001, False)]
+)
+def test_rate_bounds_are_inclusive_to_the_cent(cast: Cast, cents: int, allowed: bool) -> None:
+    cast.org.min_hourly_rate_cents, cast.org.max_hourly_rate_cents = 1000, 4000
+    cast.org.save()
+    kwargs = {
+        "organization_id": cast.org.pk,
+        "tutor_id": cast.tutor.pk,
+        "actor": cast.admin,
+        "hourly_rate_cents": cents,
+    }
+    if allowed:
+        assert run(people.set_tutor_rate, **kwargs) == cents
+        assert list(TutorRate.objects.values_list("hourly_rate_cents", flat=True)) == [cents]
+        assert actions() == ["person.rate_set"]
+        return
+    with pytest.raises(RuleViolation) as caught:
+        run(people.set_tutor_rate, **kwargs)
+    assert caught.value.code == "rate_out_of_bounds"
+    assert (caught.value.extra["minimum_cents"], caught.value.extra["maximum_cents"]) == (
+        1000,
+        4000,
+    )
+    assert (TutorRate.objects.count(), actions()) == (0, [])
+
+
 def test_rate_is_for_tutors_only(cast: Cast) -> None:
     with pytest.raises(RuleViolation) as caught:
         run(
