@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -223,13 +225,26 @@ def _record(
 # -- what admins do ------------------------------------------------------------------------
 
 
+_URL = URLValidator(schemes=["http", "https"])
+
+
 def _check_url(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    # Plain http only to this machine (a receiver under development); anything else is TLS.
-    local = parts.hostname in LOOPBACK_HOSTS
-    allowed = ("https", "http") if local or settings.DEBUG else ("https",)
-    if parts.scheme not in allowed or not parts.hostname or len(url) > 500:
+    try:
+        # Django's validator refuses what no HTTP client could send to (a broken IPv6
+        # address, spaces in the host); control characters it lets through in the path.
+        _URL(url)
+        parts = urlsplit(url)
+        # Reading the port raises ValueError for one outside 0..65535.
+        valid = url.isprintable() and (parts.port is None or parts.port > 0)
+    except (ValidationError, ValueError):
+        valid = False
+    if valid:
+        # Plain http only to this machine (a receiver under development); anything else is TLS.
+        local = parts.hostname in LOOPBACK_HOSTS
+        allowed = ("https", "http") if local or settings.DEBUG else ("https",)
+        valid = parts.scheme in allowed and bool(parts.hostname) and len(url) <= 500
+    if not valid:
         raise InvalidInput(
             "Give the endpoint's full address, starting with https:// (at most 500 characters).",
             code="invalid_webhook_url",

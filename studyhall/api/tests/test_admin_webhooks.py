@@ -63,6 +63,14 @@ def test_refusals_write_nothing(cast: Cast, api_as: Callable[[User], Api]) -> No
         "invalid_event_types",
     )
     assert_problem(
+        api.post(
+            f"/admin/orgs/{cast.org.pk}/webhooks/endpoints",
+            {"url": "https://[::1/hooks", "event_types": ["session.completed"]},
+        ),
+        400,
+        "invalid_webhook_url",
+    )
+    assert_problem(
         api_as(cast.tutor).post(
             f"/admin/orgs/{cast.org.pk}/webhooks/endpoints",
             {"url": "https://sis.example.edu/hooks", "event_types": ["session.completed"]},

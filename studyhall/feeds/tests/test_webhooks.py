@@ -280,6 +280,11 @@ def test_bad_endpoints_are_refused_and_nothing_is_written(cast: Cast) -> None:
 
     for url, types, code in [
         ("ftp://example.test/x", ["session.completed"], "invalid_webhook_url"),
+        # Addresses no HTTP client could send to: each delivery would fail without a record.
+        ("https://[::1/x", ["session.completed"], "invalid_webhook_url"),
+        ("https://example.test/a\x01b", ["session.completed"], "invalid_webhook_url"),
+        ("https://exa mple.test/x", ["session.completed"], "invalid_webhook_url"),
+        ("https://example.test:99999/x", ["session.completed"], "invalid_webhook_url"),
         ("https://example.test/x", [], "invalid_event_types"),
         ("https://example.test/x", ["session.exploded"], "invalid_event_types"),
     ]:
