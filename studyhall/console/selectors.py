@@ -21,6 +21,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from studyhall.accounts.models import User
+from studyhall.console.models import RosterImport
 from studyhall.core.models import AuditEntry
 from studyhall.ledger.models import ConnectedAccount
 from studyhall.orgs.models import (
@@ -470,6 +471,21 @@ def tutors_of(organization: Organization) -> QuerySet[User]:
         .distinct()
         .order_by("name", "email")
     )
+
+
+# -- roster imports ------------------------------------------------------------------------
+
+
+def roster_imports(organization: Organization) -> QuerySet[RosterImport]:
+    return (
+        RosterImport.objects.filter(organization=organization)
+        .select_related("uploaded_by")
+        .defer("content")
+    )
+
+
+def roster_import(organization: Organization, import_id: int) -> RosterImport | None:
+    return RosterImport.objects.filter(organization=organization, pk=import_id).first()
 
 
 def admin_organizations(user: User) -> list[Organization]:

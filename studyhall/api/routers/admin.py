@@ -638,12 +638,7 @@ def upload_roster(
     """The dry run: a multipart upload of the CSV (field `file`). Returns what applying would
     change and each row's errors; apply it with POST …/roster/{id}/apply."""
     organization = _org(request, org_id)
-    if (file.size or 0) > roster_service.MAX_BYTES:
-        raise roster_service.RosterRefused(
-            f"The file is {(file.size or 0) / 1024 / 1024:.1f} MB; a roster file may be at most "
-            f"{roster_service.MAX_BYTES // 1024 // 1024} MB.",
-            code="roster_too_large",
-        )
+    roster_service.check_size(file.size or 0)
     with transaction.atomic(durable=True):
         checked = roster_service.check_roster(
             organization_id=organization.pk,
@@ -658,7 +653,7 @@ def upload_roster(
 @router.get("/orgs/{int:org_id}/roster/{int:import_id}", response={200: RosterOut, **ERRORS})
 def get_roster(request: HttpRequest, org_id: int, import_id: int) -> dict[str, Any]:
     organization = _org(request, org_id)
-    found = RosterImport.objects.filter(organization=organization, pk=import_id).first()
+    found = selectors.roster_import(organization, import_id)
     if found is None:
         raise NotFound("There is no such roster import.")
     return _roster(found)

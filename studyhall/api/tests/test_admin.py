@@ -269,3 +269,18 @@ def test_a_roster_with_a_nul_is_a_problem_and_stores_nothing(cast: Cast, api_as:
     )
     assert RosterImport.objects.count() == 0
     assert User.objects.filter(email="nia@college.test").count() == 0
+
+
+def test_a_roster_over_10_mb_is_refused_before_it_is_read(cast: Cast, api_as: ApiAs) -> None:
+    api = api_as(cast.admin)
+    big = (",".join(HEADER) + "\n").encode() + b"x" * (10 * 1024 * 1024)
+    response = api.client.post(
+        f"/api/v1/admin/orgs/{cast.org.pk}/roster",
+        {"file": SimpleUploadedFile("big.csv", big)},
+        headers=api._headers(None),
+    )
+    body = assert_problem(response, 400, "roster_too_large")
+    assert body["detail"] == (
+        "The file is 10.0 MB; a roster file may be at most 10 MB. Split it into smaller files."
+    )
+    assert RosterImport.objects.count() == 0

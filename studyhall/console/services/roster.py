@@ -124,13 +124,18 @@ class Plan:
 # -- reading the file -----------------------------------------------------------------------
 
 
-def decode(data: bytes) -> str:
-    if len(data) > MAX_BYTES:
+def check_size(size: int) -> None:
+    """Callers holding an upload ask before reading it into memory."""
+    if size > MAX_BYTES:
         raise RosterRefused(
-            f"The file is {len(data) / 1024 / 1024:.1f} MB; a roster file may be at most "
-            f"{MAX_BYTES // 1024 // 1024} MB. Split it, or send it through the API in parts.",
+            f"The file is {size / 1024 / 1024:.1f} MB; a roster file may be at most "
+            f"{MAX_BYTES // 1024 // 1024} MB. Split it into smaller files.",
             code="roster_too_large",
         )
+
+
+def decode(data: bytes) -> str:
+    check_size(len(data))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

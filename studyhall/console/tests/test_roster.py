@@ -202,7 +202,10 @@ def test_a_50_mb_file_is_refused_on_the_page_and_nothing_is_written(cast: Cast) 
         reverse("console:roster", args=[cast.org.pk]), {"file": big}
     )
     assert response.status_code == 400
-    assert "The file is 50.0 MB; a roster file may be at most 10 MB." in response.content.decode()
+    assert (
+        "The file is 50.0 MB; a roster file may be at most 10 MB. Split it into smaller files."
+        in response.content.decode()
+    )
     assert counts() == before
     assert RosterImport.objects.count() == 0
 

@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from studyhall.console import forms
+from studyhall.console import forms, selectors
 from studyhall.console.models import RosterImport
 from studyhall.console.pages import SHOWN, console_page, paginate, render_console
 from studyhall.console.services import roster as service
@@ -19,11 +19,7 @@ from studyhall.web.viewer import HtmxRequest, viewer_of
 def _page(
     request: HtmxRequest, organization: Organization, form: forms.RosterForm, status: int = 200
 ) -> HttpResponse:
-    imports = (
-        RosterImport.objects.filter(organization=organization)
-        .select_related("uploaded_by")
-        .defer("content")
-    )
+    imports = selectors.roster_imports(organization)
     return render_console(
         request,
         organization,
@@ -46,33 +42,25 @@ def roster(request: HtmxRequest, organization: Organization) -> HttpResponse:
     form = forms.RosterForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > service.MAX_BYTES:
-            form.add_error(
-                "file",
-                f"The file is {upload.size / 1024 / 1024:.1f} MB; a roster file may be at most "
-                f"{service.MAX_BYTES // 1024 // 1024} MB.",
-            )
-        else:
-            try:
-                with transaction.atomic(durable=True):
-                    checked = service.check_roster(
-                        organization_id=organization.pk,
-                        actor=viewer_of(request),
-                        filename=upload.name or "roster.csv",
-                        data=upload.read(),
-                        deactivate_missing=request.POST.get("deactivate_missing") == "1",
-                    )
-            except SHOWN as exc:
-                form.add_error("file", exc.message)
-            else:
-                return redirect(
-                    "console:roster_import", org_id=organization.pk, import_id=checked.pk
+        try:
+            service.check_size(upload.size)
+            with transaction.atomic(durable=True):
+                checked = service.check_roster(
+                    organization_id=organization.pk,
+                    actor=viewer_of(request),
+                    filename=upload.name or "roster.csv",
+                    data=upload.read(),
+                    deactivate_missing=request.POST.get("deactivate_missing") == "1",
                 )
+        except SHOWN as exc:
+            form.add_error("file", exc.message)
+        else:
+            return redirect("console:roster_import", org_id=organization.pk, import_id=checked.pk)
     return _page(request, organization, form, status=400)
 
 
 def _import(organization: Organization, import_id: int) -> RosterImport:
-    found = RosterImport.objects.filter(organization=organization, pk=import_id).first()
+    found = selectors.roster_import(organization, import_id)
     if found is None:
         raise Http404("There is no such roster import.")
     return found
