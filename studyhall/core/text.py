@@ -7,6 +7,12 @@ from studyhall.core.errors import InvalidInput
 
 _WHITESPACE_RUN = re.compile(r"\s+")
 _ALLOWED_CONTROL = {"\n", "\r", "\t"}
+# Invisible formatting characters (Unicode category Cf) are refused: bidirectional overrides,
+# embeddings and isolates reorder what the reader sees ("evil\u202etxt.exe"), and zero-width
+# spaces, word joiners, soft hyphens and byte-order marks hide inside names so that two people
+# look alike. The zero-width non-joiner and joiner stay: Persian, Indic scripts and emoji
+# sequences need them.
+_ALLOWED_FORMAT = {"\u200c", "\u200d"}
 
 
 def collapse_whitespace(text: str) -> str:
@@ -20,11 +26,20 @@ def counted_length(text: str) -> int:
 
 
 def clean_text(text: str, *, field: str, max_length: int) -> str:
-    """Refuse control characters and overlong text; return the text trimmed."""
+    """Refuse control and invisible formatting characters and overlong text; trim the rest."""
     for char in text:
-        if char not in _ALLOWED_CONTROL and unicodedata.category(char) in {"Cc", "Cs"}:
+        category = unicodedata.category(char)
+        if category in {"Cc", "Cs"} and char not in _ALLOWED_CONTROL:
             raise InvalidInput(
                 f"{field} contains an invisible control character; remove it and try again.",
+                field=field,
+            )
+        if category == "Cf" and char not in _ALLOWED_FORMAT:
+            name = unicodedata.name(char, "formatting character").lower()
+            raise InvalidInput(
+                f"{field} contains an invisible character (U+{ord(char):04X}, {name}) that "
+                "changes how the text looks or reads; remove it and try again.",
+                code="invisible_character",
                 field=field,
             )
     cleaned = text.strip()

@@ -81,3 +81,40 @@ def test_clean_text_over_the_max_length_is_refused() -> None:
         clean_text("x" * 2001, field="Notes", max_length=2000)
     assert raised.value.code == "text_too_long"
     assert raised.value.message == "Notes is 2,001 characters long; keep it under 2,000."
+
+
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [
+        ("\u202e", "right-to-left override"),
+        ("\u202a", "left-to-right embedding"),
+        ("\u2066", "left-to-right isolate"),
+        ("\u200f", "right-to-left mark"),
+        ("\u200b", "zero width space"),
+        ("\u2060", "word joiner"),
+        ("\ufeff", "zero width no-break space"),
+        ("\u00ad", "soft hyphen"),
+    ],
+)
+def test_clean_text_refuses_bidi_and_zero_width_characters(char: str, name: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        clean_text(f"Jordan{char}Rivera", field="Name", max_length=100)
+    assert raised.value.code == "invisible_character"
+    assert raised.value.http_status == 400
+    assert raised.value.extra == {"field": "Name"}
+    assert raised.value.message == (
+        f"Name contains an invisible character (U+{ord(char):04X}, {name}) that changes how "
+        "the text looks or reads; remove it and try again."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian, with a non-joiner
+        "family \U0001f468\u200d\U0001f469\u200d\U0001f467",  # an emoji sequence (joiners)
+        "\u05e9\u05dc\u05d5\u05dd and hello",  # Hebrew beside English, no override needed
+    ],
+)
+def test_clean_text_keeps_joiners_that_scripts_and_emoji_need(text: str) -> None:
+    assert clean_text(text, field="Notes", max_length=100) == text
