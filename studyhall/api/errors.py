@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -122,6 +122,12 @@ def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
     return problem(status=404, code="not_found", detail="There is no such resource.")
 
 
+def permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Django's own refusal (allauth raises it when a request carries no client address).
+    detail = str(exc) or "You may not do this."
+    return problem(status=403, code="forbidden", detail=f"{detail.rstrip('.')}.")
+
+
 def too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
     return domain_error(request, PayloadTooLarge("The request body is too large; send less."))
 
@@ -145,6 +151,7 @@ def register(api: NinjaAPI) -> None:
         (ValidationError, validation_error),
         (HttpError, http_error),
         (Http404, not_found),
+        (PermissionDenied, permission_denied),
         (RequestDataTooBig, too_big),
         (Exception, unexpected),
     ]

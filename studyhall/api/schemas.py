@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from django.core.exceptions import ObjectDoesNotExist
 from ninja import Schema
 from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic.config import JsonDict
 
 from studyhall.accounts.models import User
 from studyhall.ledger.models import Entry
@@ -36,6 +37,13 @@ MAX_OFFSET = 1_000_000
 
 
 # -- inputs --------------------------------------------------------------------------------
+
+
+# What the services accept, documented in the schema; the services themselves refuse anything
+# else, with their own stable codes (`invalid_mode`, `invalid_duration`), so the pydantic
+# layer does not enforce these and turn them into a generic `validation_error`.
+MODE_VALUES: JsonDict = {"enum": ["online", "in_person"]}
+LENGTH_VALUES: JsonDict = {"minimum": 5, "maximum": 90, "multipleOf": 5}
 
 
 class Input(BaseModel):
@@ -60,7 +68,9 @@ class RecapIn(Input):
 
 
 class CompleteIn(Input):
-    minutes: StrictInt = Field(description="5, 10, 15 … 90: the time spent, rounded up.")
+    minutes: StrictInt = Field(
+        description="5, 10, 15 … 90: the time spent, rounded up.", json_schema_extra=LENGTH_VALUES
+    )
     recap: RecapIn | None = Field(
         None, description="The three answers; together at least 150 characters."
     )
@@ -82,10 +92,12 @@ class SessionIn(Input):
 
     organization_id: Id
     course_id: Id
-    mode: StrictStr = Field(description="`online` or `in_person`.")
+    mode: StrictStr = Field(description="`online` or `in_person`.", json_schema_extra=MODE_VALUES)
     location: StrictStr = Field("", description="Where an in-person session takes place.")
     scheduled_start: datetime = Field(description="ISO 8601 with a time zone offset.")
-    planned_minutes: StrictInt = Field(description="5, 10, 15 … 90.")
+    planned_minutes: StrictInt = Field(
+        description="5, 10, 15 … 90.", json_schema_extra=LENGTH_VALUES
+    )
     notes: StrictStr = ""
     student_ids: list[Id] = Field(default_factory=list)
     tutor_id: Id | None = None
@@ -97,10 +109,12 @@ class RequestIn(Input):
     organization_id: Id
     course_id: Id
     tutor_id: Id
-    mode: StrictStr = Field(description="`online` or `in_person`.")
+    mode: StrictStr = Field(description="`online` or `in_person`.", json_schema_extra=MODE_VALUES)
     location: StrictStr = Field("", description="Where an in-person session takes place.")
     scheduled_start: datetime = Field(description="ISO 8601 with a time zone offset.")
-    planned_minutes: StrictInt = Field(description="5, 10, 15 … 90 (or the org's maximum).")
+    planned_minutes: StrictInt = Field(
+        description="5, 10, 15 … 90 (or the org's maximum).", json_schema_extra=LENGTH_VALUES
+    )
     notes: StrictStr = ""
 
 
@@ -110,17 +124,21 @@ class InviteIn(Input):
     organization_id: Id
     course_id: Id
     student_ids: list[Id] = Field(max_length=100)
-    mode: StrictStr = Field(description="`online` or `in_person`.")
+    mode: StrictStr = Field(description="`online` or `in_person`.", json_schema_extra=MODE_VALUES)
     location: StrictStr = Field("", description="Where an in-person session takes place.")
     scheduled_start: datetime = Field(description="ISO 8601 with a time zone offset.")
-    planned_minutes: StrictInt = Field(description="5, 10, 15 … 90 (or the org's maximum).")
+    planned_minutes: StrictInt = Field(
+        description="5, 10, 15 … 90 (or the org's maximum).", json_schema_extra=LENGTH_VALUES
+    )
     notes: StrictStr = ""
 
 
 class ProposeTimeIn(Input):
     scheduled_start: datetime = Field(description="The new start, ISO 8601 with an offset.")
     planned_minutes: StrictInt | None = Field(
-        None, description="A new length (5, 10, 15 … 90); the current one if left out."
+        None,
+        description="A new length (5, 10, 15 … 90); the current one if left out.",
+        json_schema_extra=LENGTH_VALUES,
     )
     message: StrictStr | None = Field(None, description="Why, for the other side.")
 

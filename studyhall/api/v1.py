@@ -1,10 +1,9 @@
 """Studyhall's JSON API, version 1: /api/v1/ (OpenAPI at /api/v1/openapi.json, docs at
 /api/v1/docs). Errors are RFC 9457 problem+json; see `studyhall.api.errors`."""
 
-from ninja import NinjaAPI
-
 from studyhall.api import errors
 from studyhall.api.auth import API_AUTH
+from studyhall.api.openapi import StudyhallAPI
 from studyhall.api.parsing import JsonBodyParser
 from studyhall.api.routers import (
     admin,
@@ -19,7 +18,7 @@ from studyhall.api.routers import (
     sessions,
 )
 
-api = NinjaAPI(
+api = StudyhallAPI(
     title="Studyhall API",
     version="1",
     description=(

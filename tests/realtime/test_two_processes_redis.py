@@ -200,7 +200,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 def log_in(server: Server, email: str) -> str:
     """Sign in through the real login form; the session cookie's value."""
-    with httpx.Client(base_url=server.base, trust_env=False, timeout=10) as client:
+    with httpx.Client(base_url=server.base, trust_env=False, timeout=30) as client:
         assert client.get("/accounts/login/").status_code == 200
         token = client.cookies.get("csrftoken")
         assert token, "the login page set no CSRF cookie"

@@ -92,7 +92,7 @@ class PeopleOut(Schema):
     next_offset: int | None
 
 
-class InviteIn(Input):
+class PersonInviteIn(Input):
     email: StrictStr = Field(max_length=254)
     roles: list[StrictStr] = Field(max_length=3)
     name: StrictStr = Field("", max_length=150)
@@ -117,7 +117,7 @@ class EmployeeIdIn(Input):
     employee_id: StrictStr = Field(max_length=64)
 
 
-class CourseOut(Schema):
+class AdminCourseOut(Schema):
     id: int
     code: str
     title: str
@@ -125,7 +125,7 @@ class CourseOut(Schema):
 
 
 class CoursesOut(Schema):
-    courses: list[CourseOut]
+    courses: list[AdminCourseOut]
     next_offset: int | None
 
 
@@ -330,7 +330,7 @@ def list_people(
 
 
 @router.post("/orgs/{int:org_id}/people", response={201: PersonOut, **ERRORS})
-def invite(request: HttpRequest, org_id: int, payload: InviteIn) -> Reply[dict[str, Any]]:
+def invite(request: HttpRequest, org_id: int, payload: PersonInviteIn) -> Reply[dict[str, Any]]:
     """Invite someone by email with roles (a new person has no password until they set one)."""
     organization = _org(request, org_id)
     with transaction.atomic(durable=True):
@@ -442,7 +442,7 @@ def list_courses(
     return {"courses": [_course(c) for c in rows], "next_offset": next_offset}
 
 
-@router.post("/orgs/{int:org_id}/courses", response={201: CourseOut, **ERRORS})
+@router.post("/orgs/{int:org_id}/courses", response={201: AdminCourseOut, **ERRORS})
 def create_course(request: HttpRequest, org_id: int, payload: CourseIn) -> Reply[dict[str, Any]]:
     organization = _org(request, org_id)
     with transaction.atomic(durable=True):
@@ -455,7 +455,9 @@ def create_course(request: HttpRequest, org_id: int, payload: CourseIn) -> Reply
     return Reply(201, _course(course))
 
 
-@router.patch("/orgs/{int:org_id}/courses/{int:course_id}", response={200: CourseOut, **ERRORS})
+@router.patch(
+    "/orgs/{int:org_id}/courses/{int:course_id}", response={200: AdminCourseOut, **ERRORS}
+)
 def patch_course(
     request: HttpRequest, org_id: int, course_id: int, payload: CoursePatchIn
 ) -> dict[str, Any]:

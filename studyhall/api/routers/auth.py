@@ -11,7 +11,7 @@ from studyhall.core.text import clean_text
 router = Router(tags=["auth"])
 
 
-@router.post("/token", auth=None, response={200: TokenOut, (400, 401, 422, 429): ProblemOut})
+@router.post("/token", auth=None, response={200: TokenOut, (400, 401, 403, 422, 429): ProblemOut})
 def issue_token(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     """Exchange an email and password for a token; send it as `Authorization: Bearer <token>`.
     The token is shown only once, expires after `expires_in_days` (30 by default) and can be
