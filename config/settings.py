@@ -242,6 +242,12 @@ STUDYHALL_ICE_SERVERS = ice_servers(env_json("STUDYHALL_ICE_SERVERS", []))
 # Background work: tasks are stored in the database and run by `manage.py db_worker`;
 # `manage.py run_scheduler` enqueues the periodic ones below when they fall due.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A task still marked running this long after a worker claimed it is taken to be orphaned (its
+# worker died) and is queued again by the scheduler. Longer than any job runs (the nightly
+# feeds take minutes); every task is idempotent, so a rare second run is harmless.
+STUDYHALL_TASK_LEASE_SECONDS = env_int(
+    "STUDYHALL_TASK_LEASE_SECONDS", 15 * 60, minimum=30, maximum=24 * 3600
+)
 STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, Any]] = {
     # Removes closed support chats, notifications and classroom presence older than each
     # organization keeps them (studyhall.identity.models.RetentionPolicy). Idempotent.

@@ -4,6 +4,11 @@
 with `django_tasks.task`) and how often it runs. `manage.py run_scheduler` enqueues each job
 when it is due; `manage.py db_worker` runs them. Jobs must be idempotent: a job that runs
 twice (a retry, two schedulers racing) must not send or pay anything twice.
+
+A worker that dies mid-task (kill -9, a lost machine) leaves its task claimed for ever: the
+task queue marks it running and nothing else looks at it again. The scheduler hands such tasks
+back to the queue once their lease (`STUDYHALL_TASK_LEASE_SECONDS`) has passed, which is safe
+because every task is idempotent; so each side effect of a committed change runs at least once.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from studyhall.core.models import PeriodicRun
 
@@ -54,3 +61,12 @@ def enqueue_due_jobs(*, now: datetime | None = None) -> list[str]:
             job.task().enqueue()
             enqueued.append(job.name)
     return enqueued
+
+
+def requeue_abandoned_tasks(*, now: datetime | None = None) -> int:
+    """Put tasks claimed longer ago than the lease back in the queue; return how many."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=float(settings.STUDYHALL_TASK_LEASE_SECONDS))
+    return DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING, started_at__lt=now - lease
+    ).update(status=TaskResultStatus.READY, started_at=None)

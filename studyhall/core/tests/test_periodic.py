@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
-from studyhall.core.periodic import enqueue_due_jobs
+from studyhall.core.periodic import enqueue_due_jobs, requeue_abandoned_tasks
 
 CALLS: list[str] = []
 
@@ -41,3 +41,27 @@ def test_the_worker_runs_what_the_scheduler_enqueued() -> None:
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
     assert CALLS == ["ping"]
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+@pytest.mark.django_db
+def test_a_task_whose_worker_died_is_queued_again_after_its_lease(settings: Any) -> None:
+    settings.STUDYHALL_TASK_LEASE_SECONDS = 600
+    ping.enqueue()
+    orphan = DBTaskResult.objects.get()
+    # A worker claimed it, then was killed with -9: the row says running, for ever.
+    orphan.claim("worker-that-died")
+    claimed_at = orphan.started_at
+    assert claimed_at is not None
+
+    assert requeue_abandoned_tasks(now=claimed_at + timedelta(seconds=599)) == 0
+    assert DBTaskResult.objects.get().status == "RUNNING"
+    assert requeue_abandoned_tasks(now=claimed_at + timedelta(seconds=601)) == 1
+    requeued = DBTaskResult.objects.get()
+    assert (requeued.status, requeued.started_at) == ("READY", None)
+    assert requeued.worker_ids == ["worker-that-died"]
+
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+    assert CALLS == ["ping"]
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    # Finished tasks are never touched, however old.
+    assert requeue_abandoned_tasks(now=claimed_at + timedelta(days=30)) == 0

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from studyhall.core.periodic import configured_jobs, enqueue_due_jobs
+from studyhall.core.periodic import configured_jobs, enqueue_due_jobs, requeue_abandoned_tasks
 
 
 class Command(BaseCommand):
@@ -30,6 +30,8 @@ class Command(BaseCommand):
             close_old_connections()
             for name in enqueue_due_jobs():
                 self.stdout.write(f"Enqueued {name}.")
+            if requeued := requeue_abandoned_tasks():
+                self.stdout.write(f"Requeued {requeued} task(s) whose worker stopped mid-run.")
             if options["once"]:
                 return
             time.sleep(options["interval"])
