@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench import crash as crash_run  # noqa: E402
 from bench import load, seed  # noqa: E402
 from studyhall.accounts.models import User  # noqa: E402
 from studyhall.accounts.tokens import issue_token  # noqa: E402
@@ -474,6 +476,70 @@ def server_choice(ctx: Context) -> list[Row]:
     return rows
 
 
+def crash(ctx: Context) -> list[Row]:
+    """kill -9 of every process under a load of completions (see bench/crash.py)."""
+    from studyhall.ledger.integrity import ledger_breaches
+    from studyhall.ledger.models import Transfer, TransferKind
+    from studyhall.notifications.models import Kind, Notification
+    from studyhall.tutoring.integrity import correction_breaches, earning_breaches
+    from studyhall.tutoring.models import ON_SESSION, Participant
+
+    ids = [ctx.ready.pop() for _ in range(min(crash_run.COMPLETIONS, len(ctx.ready)))]
+
+    def verify(session_ids: list[int]) -> crash_run.Outcome:
+        completed = Counter(
+            Completion.objects.filter(session_id__in=session_ids).values_list(
+                "session_id", flat=True
+            )
+        )
+        earnings = Counter(
+            Transfer.objects.filter(
+                kind=TransferKind.EARNING, session_id__in=session_ids
+            ).values_list("session_id", flat=True)
+        )
+        students = set(
+            Participant.objects.filter(
+                session_id__in=session_ids, state__in=ON_SESSION
+            ).values_list("session_id", "user_id")
+        )
+        notices = Counter(
+            Notification.objects.filter(kind=Kind.RECAP, session_id__in=session_ids).values_list(
+                "session_id", "user_id"
+            )
+        )
+        breaches = [*ledger_breaches(), *earning_breaches(), *correction_breaches()]
+        return crash_run.Outcome(
+            sessions=len(session_ids),
+            kills=0,
+            completed_once=sum(1 for pk in session_ids if completed[pk] == 1),
+            earnings_not_once=sum(1 for pk in session_ids if earnings[pk] != 1),
+            recap_notices_missing=sum(1 for pair in students if notices[pair] == 0),
+            recap_notices_doubled=sum(1 for pair in students if notices[pair] > 1),
+            ledger_breaches=len(breaches),
+            seconds=0.0,
+        )
+
+    outcome = crash_run.run(
+        base_port=servers.free_port(),
+        env={**ENV, "STUDYHALL_TASK_LEASE_SECONDS": "30"},
+        workers=WORKERS,
+        log=ctx.workdir / "crash.log",
+        session_ids=ids,
+        headers=bearer(ctx, "completer"),
+        body={"minutes": 55, "recap": RECAP},
+        verify=verify,
+    )
+    note = f"of {outcome.sessions} sessions, {outcome.kills} rounds of kill -9"
+    return [
+        Row("crash: sessions completed exactly once", [outcome.completed_once], "", note),
+        Row("crash: sessions without exactly one earning (goal 0)", [outcome.earnings_not_once]),
+        Row("crash: recap notices missing (goal 0)", [outcome.recap_notices_missing]),
+        Row("crash: recap notices sent twice (goal 0)", [outcome.recap_notices_doubled]),
+        Row("crash: check_ledger breaches (goal 0)", [outcome.ledger_breaches]),
+        Row("crash: wall time", [outcome.seconds], "s"),
+    ]
+
+
 MEASURES: list[Callable[[Context], list[Row]]] = [
     completions,
     lists,
@@ -482,6 +548,7 @@ MEASURES: list[Callable[[Context], list[Row]]] = [
     worker_rss,
     connections_held,
     server_choice,
+    crash,
 ]
 
 

@@ -271,11 +271,11 @@ STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, Any]] = {
         "task": "studyhall.calls.tasks.expire_silent_connections",
         "every_seconds": 60,
     },
-    # Expires proposed new times nobody answered before they arrived, and marks sessions whose
-    # start passed with no student accepted (or requests never answered) as Missed. Idempotent.
     # Each organization's nightly data feed (exports to a folder and SFTP, roster pickup,
     # summary email) once its hour has come; a failed push is retried on each later run.
     "feeds.nightly": {"task": "studyhall.feeds.tasks.run_nightly_feeds", "every_seconds": 15 * 60},
+    # Expires proposed new times nobody answered before they arrived, and marks sessions whose
+    # start passed with no student accepted (or requests never answered) as Missed. Idempotent.
     "sessions.mark_missed": {
         "task": "studyhall.tutoring.tasks.mark_missed_sessions",
         "every_seconds": 60,

@@ -566,8 +566,14 @@ def run_payouts(*, now: datetime | None = None) -> RunSummary:
         result = build_batch(organization_id=organization.pk, week_start=week, actor=None, now=now)
         if result.created:
             summary.batches_built.append(result.batch.pk)
+    # Only payouts whose date has come somewhere on Earth are read (no zone is more than 14 h
+    # ahead of UTC); each one's own zone then decides.
     due = (
-        Payout.objects.filter(status=S.SCHEDULED, batch__provider=ProviderName.STRIPE)
+        Payout.objects.filter(
+            status=S.SCHEDULED,
+            batch__provider=ProviderName.STRIPE,
+            batch__payout_date__lte=(now + timedelta(hours=14)).date(),
+        )
         .select_related("batch", "organization")
         .order_by("pk")
     )

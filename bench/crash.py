@@ -1,0 +1,153 @@
+"""The crash measure: completions under load while every server and worker process is killed
+with SIGKILL every few seconds, then restarted. Afterwards each session must be completed and
+paid exactly once, each student must have exactly one recap notice, and `check_ledger` must
+pass. Killing with -9 leaves no chance to clean up: whatever a process held in memory (an
+`on_commit` callback, a claimed task) is gone, so only what was committed survives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUNDS = int(os.environ.get("BENCH_CRASH_ROUNDS", "12"))
+COMPLETIONS = int(os.environ.get("BENCH_CRASH_COMPLETIONS", "600"))
+KILL_EVERY = float(os.environ.get("BENCH_CRASH_KILL_EVERY", "3"))
+CLIENTS = 12
+DRAIN_SECONDS = 180.0
+
+
+@dataclass
+class Outcome:
+    sessions: int
+    kills: int
+    completed_once: int
+    earnings_not_once: int
+    recap_notices_missing: int
+    recap_notices_doubled: int
+    ledger_breaches: int
+    seconds: float
+
+
+class Processes:
+    """uvicorn (several workers), the task worker and the scheduler, each in its own process
+    group so that one killpg takes down a server and all of its worker processes at once."""
+
+    def __init__(self, *, port: int, env: Mapping[str, str], workers: int, log: Path) -> None:
+        self.port, self.env, self.workers, self.log = port, dict(env), workers, log
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def commands(self) -> list[list[str]]:
+        py = sys.executable
+        return [
+            [py, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port",
+             str(self.port), "--lifespan", "off", "--no-access-log", "--workers",
+             str(self.workers)],
+            [py, "manage.py", "db_worker", "--queue-name", "default", "--interval", "0.2"],
+            [py, "manage.py", "run_scheduler", "--interval", "2"],
+        ]  # fmt: skip
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env}
+        with self.log.open("ab") as out:
+            self.running = [
+                subprocess.Popen(
+                    argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                for argv in self.commands()
+            ]  # fmt: skip
+
+    def kill(self) -> None:
+        for process in self.running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        for process in self.running:
+            process.wait()
+        self.running = []
+
+
+def run(
+    *,
+    base_port: int,
+    env: Mapping[str, str],
+    workers: int,
+    log: Path,
+    session_ids: list[int],
+    headers: Mapping[str, str],
+    body: Mapping[str, object],
+    verify: Callable[[list[int]], Outcome],
+) -> Outcome:
+    todo: queue.Queue[int] = queue.Queue()
+    for pk in session_ids:
+        todo.put(pk)
+    answered: dict[int, int] = {}
+    lock = threading.Lock()
+    base = f"http://127.0.0.1:{base_port}"
+    done = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=base, timeout=10, trust_env=False) as http:
+            while not done.is_set():
+                try:
+                    pk = todo.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                try:
+                    response = http.post(
+                        f"/api/v1/sessions/{pk}/complete", json=body, headers=dict(headers)
+                    )
+                except httpx.HTTPError:
+                    todo.put(pk)  # the server died under us: try again when it is back
+                    time.sleep(0.2)
+                    continue
+                if response.status_code >= 500:
+                    todo.put(pk)
+                    time.sleep(0.2)
+                    continue
+                with lock:
+                    # 200, or 4xx "already completed" when an earlier try committed but its
+                    # answer was lost with the killed worker.
+                    answered[pk] = response.status_code
+
+    processes = Processes(port=base_port, env=env, workers=workers, log=log)
+    started = time.monotonic()
+    processes.start()
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    kills = 0
+    try:
+        for _ in range(ROUNDS):
+            time.sleep(KILL_EVERY)
+            processes.kill()
+            kills += 1
+            processes.start()
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while len(answered) < len(session_ids) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        done.set()
+        for thread in threads:
+            thread.join(timeout=15)
+        outcome = verify(session_ids)
+        # Let the worker (and the scheduler's requeue of tasks a killed worker held) finish.
+        while time.monotonic() < deadline and outcome.recap_notices_missing:
+            time.sleep(2)
+            outcome = verify(session_ids)
+    finally:
+        processes.kill()
+    outcome.kills = kills
+    outcome.seconds = time.monotonic() - started
+    return outcome
