@@ -39,6 +39,8 @@ class Outcome:
     recap_notices_doubled: int
     ledger_breaches: int
     seconds: float
+    answered_during_kills: int = 0
+    tasks_requeued: int = 0
 
 
 class Processes:
@@ -135,6 +137,7 @@ def run(
             processes.kill()
             kills += 1
             processes.start()
+        answered_during_kills = len(answered)
         deadline = time.monotonic() + DRAIN_SECONDS
         while len(answered) < len(session_ids) and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -149,5 +152,11 @@ def run(
     finally:
         processes.kill()
     outcome.kills = kills
+    outcome.answered_during_kills = answered_during_kills
+    outcome.tasks_requeued = sum(
+        int(line.split()[1])
+        for line in log.read_text(errors="replace").splitlines()
+        if line.startswith("Requeued ")
+    )
     outcome.seconds = time.monotonic() - started
     return outcome

@@ -536,6 +536,8 @@ def crash(ctx: Context) -> list[Row]:
         Row("crash: recap notices missing (goal 0)", [outcome.recap_notices_missing]),
         Row("crash: recap notices sent twice (goal 0)", [outcome.recap_notices_doubled]),
         Row("crash: check_ledger breaches (goal 0)", [outcome.ledger_breaches]),
+        Row("crash: completions answered while the kills went on", [outcome.answered_during_kills]),
+        Row("crash: tasks a killed worker held, queued again", [outcome.tasks_requeued]),
         Row("crash: wall time", [outcome.seconds], "s"),
     ]
 
