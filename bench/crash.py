@@ -24,9 +24,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("BENCH_CRASH_ROUNDS", "12"))
 COMPLETIONS = int(os.environ.get("BENCH_CRASH_COMPLETIONS", "600"))
-KILL_EVERY = float(os.environ.get("BENCH_CRASH_KILL_EVERY", "3"))
+KILL_EVERY = float(os.environ.get("BENCH_CRASH_KILL_EVERY", "4"))
 CLIENTS = 12
-DRAIN_SECONDS = 180.0
+DRAIN_SECONDS = 300.0
 
 
 @dataclass
@@ -81,6 +81,27 @@ class Processes:
         self.running = []
 
 
+def wait_until_answering(base: str, *, within: float = 120.0) -> None:
+    deadline = time.monotonic() + within
+    with httpx.Client(base_url=base, timeout=5, trust_env=False) as http:
+        while time.monotonic() < deadline:
+            try:
+                http.get("/accounts/login/")
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+    raise RuntimeError(f"the server at {base} did not answer within {within:.0f} s")
+
+
+def wait_for(condition: Callable[[], bool], *, seconds: float = DRAIN_SECONDS) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return condition()
+
+
 def run(
     *,
     base_port: int,
@@ -126,27 +147,28 @@ def run(
 
     processes = Processes(port=base_port, env=env, workers=workers, log=log)
     started = time.monotonic()
-    processes.start()
     threads = [threading.Thread(target=client, daemon=True) for _ in range(CLIENTS)]
     for thread in threads:
         thread.start()
     kills = 0
     try:
         for _ in range(ROUNDS):
+            # Each round: the servers come up, take load for a few seconds, and die at once.
+            processes.start()
+            wait_until_answering(base)
             time.sleep(KILL_EVERY)
             processes.kill()
             kills += 1
-            processes.start()
         answered_during_kills = len(answered)
-        deadline = time.monotonic() + DRAIN_SECONDS
-        while len(answered) < len(session_ids) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        processes.start()
+        wait_for(lambda: len(answered) == len(session_ids))
         done.set()
         for thread in threads:
             thread.join(timeout=15)
+        # The worker (and the scheduler's requeue of tasks a killed worker held) catches up.
+        drain_until = time.monotonic() + DRAIN_SECONDS
         outcome = verify(session_ids)
-        # Let the worker (and the scheduler's requeue of tasks a killed worker held) finish.
-        while time.monotonic() < deadline and outcome.recap_notices_missing:
+        while outcome.recap_notices_missing and time.monotonic() < drain_until:
             time.sleep(2)
             outcome = verify(session_ids)
     finally:
