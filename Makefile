@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON := python3
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: bench run test venv lint format typecheck test-fast demo-reset chromium screenshots clean
+.PHONY: bench run test venv lint format typecheck test-fast demo-reset chromium identity-providers screenshots clean
 
 $(UV):
 	python3 -m venv $(BOOTSTRAP)
@@ -33,6 +33,14 @@ demo-reset: venv
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The identity providers the single sign-on tests start on loopback: pysaml2's IdP (in the dev
+# dependencies) signs with Debian's xmlsec1; the OpenID Connect provider is the npm package
+# pinned by package-lock.json.
+identity-providers:
+	@command -v xmlsec1 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; }
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --silent
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -44,7 +52,7 @@ format: venv
 typecheck: venv
 	$(VENV)/bin/mypy config studyhall tests
 
-test: venv chromium lint typecheck
+test: venv chromium identity-providers lint typecheck
 	scripts/test.sh
 
 # The benchmark (not part of `make test`): seeds its own PostgreSQL database, runs the

@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.saml",
+    "allauth.socialaccount.providers.openid_connect",
     "django_tasks",
     "django_tasks_db",
     "studyhall.core",
@@ -120,7 +123,9 @@ CHANNEL_LAYERS = channel_layers_config(os.environ.get("REDIS_URL"))
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's model backend, refusing a password for people whose organization requires its
+    # campus sign-in.
+    "studyhall.identity.backends.CampusSignInOnlyBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -141,8 +146,22 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "landing"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # Sign-up also asks the person's name and time zone (preselected from the browser).
-ACCOUNT_FORMS = {"signup": "studyhall.accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {
+    "signup": "studyhall.accounts.forms.SignupForm",
+    # The email comes first: members of an organization with single sign-on go to it.
+    "login": "studyhall.identity.forms.LoginForm",
+}
 ACCOUNT_ADAPTER = "studyhall.identity.adapter.AccountAdapter"
+# Single sign-on: each organization's identity provider (SAML or OpenID Connect) is an allauth
+# SocialApp in the database, set up on the console's Single sign-on page. The adapter links
+# a first sign-in to the person the roster holds, or adds them under the sign-up policy.
+SOCIALACCOUNT_ADAPTER = "studyhall.identity.sso_adapter.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 # Second factors (allauth.mfa): an authenticator app, recovery codes, security keys. Support
 # agents and org admins must have one (studyhall.identity.second_factor walks them through
 # enrolment); everyone else may add one in account settings.

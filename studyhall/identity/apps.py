@@ -10,4 +10,5 @@ class IdentityConfig(AppConfig):
         from studyhall.console import nav
         from studyhall.identity import second_factor, signals  # noqa: F401
 
+        nav.register(nav.NavItem("Single sign-on", "identity_console:single_sign_on", 84))
         nav.register(nav.NavItem("Privacy", "identity_console:privacy", 85))

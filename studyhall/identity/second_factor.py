@@ -59,6 +59,7 @@ SENSITIVE_VIEWS = frozenset(
         "ledger:stripe_connect",
         "identity:erase_person",
         "identity_console:privacy",
+        "identity_console:single_sign_on",
     }
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
