@@ -26,6 +26,8 @@ class Slot(StrEnum):
     CHROME_BODY_END = "chrome_body_end"
     # Sections of the Settings page, after its own.
     SETTINGS = "settings"
+    # Sections of the console's page about one person, after its own cards.
+    CONSOLE_PERSON = "console_person"
 
 
 @dataclass(frozen=True)
