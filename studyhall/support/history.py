@@ -18,7 +18,19 @@ from studyhall.core.models import AuditEntry
 from studyhall.core.money import format_cents
 from studyhall.support.access import access_history
 from studyhall.tutoring.models import Session, Status
+from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.rules import duration_label
+
+# Entries whose reason is Support's internal note (session_permissions: see_internal_notes).
+INTERNAL_REASONS = frozenset(
+    {
+        "session.completion_voided",
+        "session.completion_adjusted",
+        "support.correction_proposed",
+        "support.correction_approved",
+        "support.correction_rejected",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -53,16 +65,21 @@ def session_history(viewer: User, session_id: object) -> SessionHistory:
     }
     names = {u.pk: u.display_name for u in User.objects.filter(pk__in=mentioned)}
     currency = session.organization.currency
+    internal = session_permissions(viewer, session).see_internal_notes
     return SessionHistory(
-        session=session, lines=[_line(entry, names, currency) for entry in entries]
+        session=session, lines=[_line(entry, names, currency, internal) for entry in entries]
     )
 
 
-def _line(entry: AuditEntry, names: Mapping[int, str], currency: str) -> HistoryLine:
+def _line(
+    entry: AuditEntry, names: Mapping[int, str], currency: str, internal: bool
+) -> HistoryLine:
     data: dict[str, Any] = entry.data if isinstance(entry.data, dict) else {}
     describe = DESCRIBERS.get(entry.action)
     what = describe(data, names, currency) if describe else _fallback(entry.action)
     why = data.get("reason") or data.get("message") or ""
+    if entry.action in INTERNAL_REASONS and not internal:
+        why = ""
     actor = entry.actor
     return HistoryLine(
         at=entry.created_at,

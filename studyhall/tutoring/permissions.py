@@ -165,9 +165,9 @@ class SessionPermissions:
     @cached_property
     def see_internal_notes(self) -> bool:
         """Why Support corrected or voided a logged session, and who did it: Support and the
-        organization's admins, and the tutor whose pay it changed (the correction email tells
-        them too); never the students."""
-        return self.is_agent or self.is_admin or self.is_tutor
+        organization's admins only. The tutor and the students see that it was corrected,
+        and when; the tutor's email says what changed in their pay."""
+        return self.is_agent or self.is_admin
 
     @cached_property
     def see_history(self) -> bool:

@@ -127,6 +127,8 @@ def test_a_change_of_minutes_needs_a_second_agent(
     to_tutor = next(m for m in mailoutbox if m.to == ["tutor@example.test"])
     assert "now paid for 30 min instead of 55 min" in to_tutor.body
     assert "−$6.25" in to_tutor.body
+    # Why Support corrected it is an internal note: Support and admins only.
+    assert "Reason:" not in to_tutor.body
 
     # Approving again moves nothing more.
     before = writes()
