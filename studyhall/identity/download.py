@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from allauth.socialaccount.models import SocialAccount
 from django.db.models import Q
 from django.utils import timezone
 
@@ -79,6 +80,15 @@ def build_zip(person: User) -> bytes:
             for m in Member.objects.filter(user=person).select_related("organization")
             if m.school_id
         },
+        "campus_sign_in": [
+            {
+                "provider": a.provider,
+                "identifier": a.uid,
+                "attributes": a.extra_data,
+                "last_sign_in": _when(a.last_login),
+            }
+            for a in SocialAccount.objects.filter(user=person).order_by("pk")
+        ],
         "api_tokens": [
             {"name": t.name, "created": _when(t.created_at), "expires": _when(t.expires_at)}
             for t in ApiToken.objects.filter(user=person)

@@ -4,8 +4,12 @@ against real identity providers in tests/e2e/test_sso.py."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import pytest
-from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.models import SocialAccount, SocialApp
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -15,7 +19,7 @@ from studyhall.accounts.models import User
 from studyhall.console.tests.conftest import signed_in
 from studyhall.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from studyhall.core.models import AuditEntry
-from studyhall.identity import sso
+from studyhall.identity import download, sso
 from studyhall.identity.models import SingleSignOn
 from studyhall.orgs.models import Member, Membership, MemberStatus, Role, SignupPolicy
 from studyhall.testing import factories as f
@@ -343,3 +347,23 @@ def test_the_console_page_shows_a_refusal_on_its_field(cast: Cast) -> None:
     assert response.status_code == 400
     assert "choose a stable identifier" in response.content.decode()
     assert not SingleSignOn.objects.exists()
+
+
+def test_the_data_download_holds_the_campus_identity(cast: Cast) -> None:
+    config = configure(cast)
+    SocialAccount.objects.create(
+        user=cast.student,
+        provider=config.app.provider_id,
+        uid="rosa@college.edu",
+        extra_data={sso.SAML_MAIL: ["rosa@college.edu"]},
+    )
+    archive = zipfile.ZipFile(io.BytesIO(download.build_zip(cast.student)))
+    profile = json.loads(archive.read("studyhall-data/profile.json"))
+    assert profile["campus_sign_in"] == [
+        {
+            "provider": f"saml-{cast.org.slug}",
+            "identifier": "rosa@college.edu",
+            "attributes": {sso.SAML_MAIL: ["rosa@college.edu"]},
+            "last_sign_in": profile["campus_sign_in"][0]["last_sign_in"],
+        }
+    ]
