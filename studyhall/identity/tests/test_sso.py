@@ -367,3 +367,14 @@ def test_the_data_download_holds_the_campus_identity(cast: Cast) -> None:
             "last_sign_in": profile["campus_sign_in"][0]["last_sign_in"],
         }
     ]
+
+
+def test_a_garbled_saml_answer_gets_the_refusal_page(cast: Cast) -> None:
+    configure(cast)
+    client = Client(HTTP_HOST="127.0.0.1")
+    acs = reverse("saml_acs", kwargs={"organization_slug": cast.org.slug})
+    response = client.post(acs, {"SAMLResponse": "not base64 at all!"}, follow=True)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "You are not signed in" in html
+    assert "_auth_user_id" not in client.session
