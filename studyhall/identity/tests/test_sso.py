@@ -378,3 +378,18 @@ def test_a_garbled_saml_answer_gets_the_refusal_page(cast: Cast) -> None:
     html = response.content.decode()
     assert "You are not signed in" in html
     assert "_auth_user_id" not in client.session
+
+
+def test_a_person_of_another_organization_keeps_their_password(cast: Cast) -> None:
+    cast.org.signup_policy = SignupPolicy.DOMAINS
+    cast.org.save()
+    config = configure(cast)
+    person = f.add_member(cast.other_org, f.make_user(email="rosa@college.edu"), Role.TUTOR)
+    user, how = link(config, identity("rosa@college.edu", "S-3"))
+    assert (user, how) == (person, "email")
+    assert sorted(Member.objects.filter(user=user).values_list("organization_id", flat=True)) == [
+        cast.org.pk,
+        cast.other_org.pk,
+    ]
+    # Campus sign-in is optional here, so the password they had still works.
+    assert _sign_in(Client(), "rosa@college.edu", f.PASSWORD).status_code == 302  # type: ignore[attr-defined]
