@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ObjectDoesNotExist
 from ninja import Schema
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 from pydantic.config import JsonDict
 
 from studyhall.accounts.models import User
@@ -81,6 +81,14 @@ class CompleteIn(Input):
         default_factory=list,
         max_length=50,
         description="Accepted students who never came: taken off the session, sent no recap.",
+    )
+    confirm_time: StrictBool = Field(
+        False,
+        description=(
+            "Online sessions: true logs a time well above the classroom's measured time (or "
+            "with nothing measured) after a `confirm_over_measured` or `confirm_unmeasured` "
+            "refusal; the session is flagged for review."
+        ),
     )
 
     def recap_answers(self) -> dict[str, object]:

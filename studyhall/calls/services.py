@@ -245,6 +245,7 @@ def complete_from_call(
     recap: Mapping[str, object],
     idempotency_key: str | None,
     no_show_user_ids: Collection[int] = (),
+    confirm_time: bool = False,
 ) -> CompletionResult:
     """ "Log time & leave call": the tutor completes the session from inside the call, which
     then ends for everyone still in it — in the completion's own transaction, with everyone
@@ -264,6 +265,7 @@ def complete_from_call(
             idempotency_key=idempotency_key,
             ending_call=True,
             no_show_user_ids=no_show_user_ids,
+            confirm_time=confirm_time,
         )
         if not result.replayed:
             end_call(session_id=session.pk)

@@ -24,6 +24,7 @@ from studyhall.core.money import format_cents
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.forms import CompletionForm, recap_count_text
+from studyhall.tutoring.handoff import GRACE_EXPIRED, late_log_url
 from studyhall.tutoring.models import ParticipantState, Session
 from studyhall.web.problems import domain_problem, problem
 from studyhall.web.viewer import viewer_of
@@ -165,11 +166,14 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
             recap=form.recap(),
             idempotency_key=form.cleaned_data["idempotency_key"] or None,
             no_show_user_ids=form.cleaned_data.get("no_shows") or (),
+            confirm_time=form.cleaned_data.get("confirm_time", False),
         )
     except DomainError as exc:
         # Already completed (another tab, or Support): nothing left to do here but go look.
         redirect = details_url if exc.code == "already_completed" else None
-        return domain_problem(exc, fields=form.refuse(exc), redirect=redirect)
+        # Logging has closed: the refusal links to Support's late-log request, filled in.
+        handoff = late_log_url(session.pk, form.data) if exc.code == GRACE_EXPIRED else None
+        return domain_problem(exc, fields=form.refuse(exc), redirect=redirect, late_log_url=handoff)
 
     earning = result.completion.earning
     amount = format_cents(earning.amount_cents, earning.currency)

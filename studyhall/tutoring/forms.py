@@ -13,7 +13,12 @@ from django.core.validators import ProhibitNullCharactersValidator
 
 from studyhall.core.errors import DomainError
 from studyhall.tutoring.models import ParticipantState, Session
-from studyhall.tutoring.rules import DURATION_OPTIONS, RECAP_ANSWER_MAX_CHARS, RECAP_PROMPTS
+from studyhall.tutoring.rules import (
+    CONFIRMATION_CODES,
+    DURATION_OPTIONS,
+    RECAP_ANSWER_MAX_CHARS,
+    RECAP_PROMPTS,
+)
 from studyhall.tutoring.services.completion import REASON_MAX_CHARS
 from studyhall.web.form_errors import put_refusal_on_form
 
@@ -24,6 +29,9 @@ FIELD_OF_ERROR = {
     "reason_required": ("on_behalf_reason", "Say why you are logging it for the tutor."),
 }
 FIELD_OF_NAME = {"Reason": ("on_behalf_reason", "Fix the reason.")}
+CONFIRM_TIME_LABEL = "The time I chose is right: log it anyway"
+CONFIRM_TIME_HINT = "The session is then flagged for your program to review."
+CONFIRM_TIME_ASK = "Tick this if the time you chose is right."
 ROUND_UP_HINT = "If the real time falls between two choices, round up."
 
 
@@ -81,6 +89,12 @@ class CompletionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "required": True, "maxlength": REASON_MAX_CHARS}),
     )
 
+    # Asked only after a warning that the time is well above what the classroom measured (or
+    # nothing was measured); hidden until then.
+    confirm_time = forms.BooleanField(
+        label=CONFIRM_TIME_LABEL, required=False, help_text=CONFIRM_TIME_HINT
+    )
+
     no_shows = forms.TypedMultipleChoiceField(
         label="Did not come",
         required=False,
@@ -119,10 +133,21 @@ class CompletionForm(forms.Form):
         ]
         return cls(data, on_behalf=on_behalf, accepted_students=accepted, **kwargs)
 
+    # Set when the service asked the tutor to confirm the time: the page shows the checkbox.
+    confirmation_asked = False
+
     def refuse(self, exc: DomainError) -> list[str]:
         """Mark the fields the service's refusal is about; the page, the classroom and the
         API's clients all see the same ones."""
+        if exc.code in CONFIRMATION_CODES:
+            self.confirmation_asked = True
+            self.add_error("confirm_time", CONFIRM_TIME_ASK)
+            return ["confirm_time"]
         return put_refusal_on_form(self, exc, by_code=FIELD_OF_ERROR, by_name=FIELD_OF_NAME)
+
+    def asks_confirmation(self) -> bool:
+        """Whether the checkbox is shown: once asked, or once ticked, it stays."""
+        return self.confirmation_asked or bool(self.is_bound and self["confirm_time"].value())
 
     def recap(self) -> dict[str, object]:
         return {key: self.cleaned_data.get(key, "") for key in RECAP_FIELDS}

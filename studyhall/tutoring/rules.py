@@ -45,6 +45,55 @@ def check_duration(minutes: object, *, what: str = "The time spent") -> int:
     return minutes
 
 
+# Logging more than this above the time measured in the classroom asks the tutor to confirm,
+# and flags the completion for review.
+OVERLOG_TOLERANCE_SECONDS = 15 * 60
+CONFIRM_OVER_MEASURED = "confirm_over_measured"
+CONFIRM_UNMEASURED = "confirm_unmeasured"
+CONFIRMATION_CODES = frozenset({CONFIRM_OVER_MEASURED, CONFIRM_UNMEASURED})
+
+
+def measured_label(seconds: float) -> str:
+    """Whole minutes as the pages write durations ('38 min', '1 h 5 min'); under half a
+    minute is 'less than a minute' rather than '0 min'."""
+    minutes = round(seconds / 60)
+    return duration_label(minutes) if minutes else "less than a minute"
+
+
+def is_overlogged(*, minutes: int, measured_seconds: float | None) -> bool:
+    """More than the tolerance above a measured time (nothing measured is not over it)."""
+    return measured_seconds is not None and minutes * 60 > measured_seconds + (
+        OVERLOG_TOLERANCE_SECONDS
+    )
+
+
+def measurement_warning(*, minutes: int, measured_seconds: float | None) -> RuleViolation | None:
+    """For an online session, what the tutor must confirm before the time is logged: a time
+    well above what the classroom measured with the tutor and a student together, or any time
+    when nothing was measured together. None when the time fits what was measured."""
+    logged = duration_label(minutes)
+    if not measured_seconds or measured_seconds <= 0:
+        return RuleViolation(
+            "The classroom measured no time with you and a student together, yet you are "
+            f"logging {logged}. If you met anyway (by phone, say), confirm the time and log it "
+            "again: the session will be flagged for your program to review.",
+            code=CONFIRM_UNMEASURED,
+            minutes=minutes,
+            measured_seconds=0,
+        )
+    if is_overlogged(minutes=minutes, measured_seconds=measured_seconds):
+        return RuleViolation(
+            f"You are logging {logged}, but the classroom measured "
+            f"{measured_label(measured_seconds)} with you and a student together. If your time "
+            "is right, confirm it and log it again: the session will be flagged for your "
+            "program to review.",
+            code=CONFIRM_OVER_MEASURED,
+            minutes=minutes,
+            measured_seconds=int(measured_seconds),
+        )
+    return None
+
+
 def round_up_to_choice(minutes: float) -> int:
     """A measured time rounded up to the next 5 minutes, at least 5 and capped at 90."""
     steps = math.ceil(max(minutes, 0) / MINUTE_STEP)

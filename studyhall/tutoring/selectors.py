@@ -20,6 +20,7 @@ from studyhall.tutoring.rules import (
     completable_from,
     completion_deadline,
     duration_label,
+    measured_label,
     round_up_to_choice,
 )
 
@@ -204,13 +205,6 @@ def completion_blocker(
 # -- The classroom's measured time, for the completion forms and the review flag --------------
 
 
-def measured_label(seconds: float) -> str:
-    """Whole minutes as the pages write durations ('38 min', '1 h 5 min'); under half a
-    minute is 'less than a minute' rather than '0 min'."""
-    minutes = round(seconds / 60)
-    return duration_label(minutes) if minutes else "less than a minute"
-
-
 @dataclass(frozen=True)
 class TimeSuggestion:
     measured_seconds: float
@@ -237,12 +231,17 @@ def time_suggestion(session: Session) -> TimeSuggestion | None:
     return TimeSuggestion(measured_seconds=seconds, minutes=round_up_to_choice(seconds / 60))
 
 
-def overlog_flag(completion: Completion | None) -> str:
+def overlog_flag(completion: Completion | None, *, is_online: bool = False) -> str:
     """What the org admin reads when the logged time exceeds the measured time by more than
-    the tolerance."""
-    if completion is None or not completion.overlogged or completion.measured_seconds is None:
+    the tolerance, or an online session was logged with nothing measured together."""
+    if completion is None:
         return ""
-    return (
-        f"Flagged for review: {duration_label(completion.minutes)} logged, "
-        f"{measured_label(completion.measured_seconds)} measured in the classroom."
-    )
+    logged = duration_label(completion.minutes)
+    if completion.overlogged and completion.measured_seconds:
+        return (
+            f"Flagged for review: {logged} logged, "
+            f"{measured_label(completion.measured_seconds)} measured in the classroom."
+        )
+    if is_online and not completion.measured_seconds:
+        return f"Flagged for review: {logged} logged, nothing measured in the classroom."
+    return ""

@@ -139,7 +139,9 @@ def _detail_context(viewer: User, session: Session) -> dict[str, Any]:
         "now": now,
         "show_earnings": show_earnings,
         # The org admin, Support and the tutor see when the logged time exceeds the measured.
-        "overlog_flag": selectors.overlog_flag(completion) if show_earnings else "",
+        "overlog_flag": (
+            selectors.overlog_flag(completion, is_online=session.is_online) if show_earnings else ""
+        ),
         "live_status": session.is_online and session.status in FOLLOWS_CALL,
     }
 
@@ -266,6 +268,7 @@ def _submit_completion(
             idempotency_key=form.cleaned_data["idempotency_key"] or None,
             on_behalf_reason=form.cleaned_data.get("on_behalf_reason") if on_behalf else None,
             no_show_user_ids=form.cleaned_data.get("no_shows") or (),
+            confirm_time=form.cleaned_data.get("confirm_time", False),
         )
     except (NotFound, Forbidden):
         raise

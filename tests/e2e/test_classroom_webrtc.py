@@ -293,13 +293,25 @@ def test_tutor_logs_time_from_the_call_and_it_ends_for_the_student(
     expect(dialog.get_by_label("Topics covered")).to_have_value("Related rates.")
     expect(student.locator("#call-notice")).to_be_hidden()
 
-    dialog.get_by_label("Time spent").select_option("10")
+    # Half an hour against a few seconds measured: the pop-up asks the tutor to confirm first.
+    dialog.get_by_label("Time spent").select_option("30")
     for label, key in (
         ("Topics covered", "topics_covered"),
         ("How your tutee did", "tutee_progress"),
         ("Next steps", "next_steps"),
     ):
         dialog.get_by_label(label).fill(FULL_RECAP[key])
+    confirm = dialog.get_by_label("The time I chose is right: log it anyway")
+    expect(confirm).to_be_hidden()
+    dialog.get_by_role("button", name="Log time & leave call").click()
+    warning = dialog.get_by_role("alert")
+    expect(warning).to_contain_text("You are logging 30 min, but the classroom measured")
+    expect(warning).to_contain_text("with you and a student together.")
+    expect(confirm).to_be_visible()
+    expect(student.locator("#call-notice")).to_be_hidden()
+
+    # A shorter time fits what was measured and needs no confirmation.
+    dialog.get_by_label("Time spent").select_option("10")
     dialog.get_by_role("button", name="Log time & leave call").click()
 
     # The student is told, then taken to the session page, where the recap now shows.

@@ -355,6 +355,11 @@ def complete(
     Send an `Idempotency-Key` (a UUID) to retry safely: a repeat with the same key returns the
     first response again (marked `Idempotent-Replayed: true`); any other repeat is 409
     `already_completed`. A session is paid at most once, whatever happens.
+
+    For an online session, a time more than 15 minutes above what the classroom measured with
+    the tutor and a student together is refused with 422 `confirm_over_measured`, and any time
+    with nothing measured with `confirm_unmeasured` (each carries `measured_seconds`); send
+    `confirm_time: true` to log it anyway, flagged for review.
     """
     actor = actor_of(request)
     result = complete_session(
@@ -365,6 +370,7 @@ def complete(
         idempotency_key=idempotency_key,
         on_behalf_reason=payload.reason,
         no_show_user_ids=payload.no_shows,
+        confirm_time=payload.confirm_time,
     )
     if result.replayed:
         response[REPLAYED_HEADER] = "true"

@@ -438,6 +438,36 @@ def test_someone_still_in_the_call_is_participants_in_call(
     assert_nothing_written(online)
 
 
+def test_an_online_time_with_nothing_measured_is_confirmed_in_the_body(
+    cast: Cast, tutor: Api
+) -> None:
+    online = f.make_session(
+        org=cast.org,
+        tutor=cast.tutor,
+        students=[cast.student],
+        mode=Mode.ONLINE,
+        start=timezone.now() - timedelta(hours=1),
+    )
+    body = {"minutes": 45, "recap": RECAP}
+
+    problem = assert_problem(complete(tutor, online, body), 422, "confirm_unmeasured")
+    assert problem["detail"] == (
+        "The classroom measured no time with you and a student together, yet you are logging "
+        "45 min. If you met anyway (by phone, say), confirm the time and log it again: the "
+        "session will be flagged for your program to review."
+    )
+    assert (problem["minutes"], problem["measured_seconds"]) == (45, 0)
+    assert_nothing_written(online)
+    assert_problem(complete(tutor, online, body | {"confirm_time": "yes"}), 422, "validation_error")
+    assert_nothing_written(online)
+
+    confirmed = complete(tutor, online, body | {"confirm_time": True})
+    assert confirmed.status_code == 200, confirmed.content
+    assert confirmed.json()["logged_minutes"] == 45
+    entry = AuditEntry.objects.get(action="session.completed")
+    assert entry.data["confirmed"] == "confirm_unmeasured"
+
+
 def test_a_future_session_is_session_not_started(cast: Cast, tutor: Api) -> None:
     future = f.make_session(
         org=cast.org,

@@ -39,6 +39,8 @@ CASES: dict[str, tuple[dict[str, Any], str, int, list[str]]] = {
         400,
         ["tutee_progress"],
     ),
+    # Online with nothing measured in the classroom: the tutor confirms the time first.
+    "nothing measured": ({}, "confirm_unmeasured", 422, ["confirm_time"]),
 }
 MARKED = re.compile(r'<(?:select|textarea|input)[^>]*name="(\w+)"[^>]*aria-invalid="true"')
 

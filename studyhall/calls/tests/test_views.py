@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -22,6 +23,7 @@ from studyhall.accounts.models import User
 from studyhall.calls import services
 from studyhall.calls.broadcast import room
 from studyhall.calls.models import CallEvent, Connection, EventKind
+from studyhall.core.models import AuditEntry
 from studyhall.ledger.models import Transfer
 from studyhall.testing import factories as f
 from studyhall.testing.tasks import run_queued_tasks
@@ -280,7 +282,9 @@ def test_a_completed_session_says_its_classroom_is_closed(
         students=[cast.student],
         states=[ParticipantState.ACCEPTED],
     )
-    complete_session(session_id=session.pk, actor=cast.tutor, minutes=55, recap=f.GOOD_RECAP)
+    complete_session(
+        session_id=session.pk, actor=cast.tutor, minutes=55, recap=f.GOOD_RECAP, confirm_time=True
+    )
     entry = entry_of(as_user(client, cast.student), session)
     assert "Join online classroom" not in entry
     assert "This session is completed; its classroom is closed." in entry
@@ -610,7 +614,11 @@ def test_overlogging_is_flagged_for_the_admin_support_and_tutor(
     client: Client, cast: Cast, met_for_38_minutes: Session, frozen: None
 ) -> None:
     complete_session(
-        session_id=met_for_38_minutes.pk, actor=cast.tutor, minutes=60, recap=f.GOOD_RECAP
+        session_id=met_for_38_minutes.pk,
+        actor=cast.tutor,
+        minutes=60,
+        recap=f.GOOD_RECAP,
+        confirm_time=True,
     )
     url = details_url(met_for_38_minutes)
     for who in (cast.admin, cast.agent, cast.tutor):
@@ -628,3 +636,149 @@ def test_within_fifteen_minutes_of_the_measured_time_is_not_flagged(
     assert Completion.objects.get().overlogged is False
     html = html_of(as_user(client, cast.admin).get(details_url(met_for_38_minutes)))
     assert "Flagged for review" not in html
+
+
+# -- Measured time: the tutor confirms a time well above it, before anything is written -------
+
+OVER_38 = (
+    "You are logging 1 h, but the classroom measured 38 min with you and a student together. "
+    "If your time is right, confirm it and log it again: the session will be flagged for your "
+    "program to review."
+)
+CONFIRM_BOX = re.compile(r'<div class="field field--confirm" id="confirm-time"( hidden)?>')
+
+
+def assert_not_completed(session: Session) -> None:
+    session.refresh_from_db()
+    assert session.status != Status.COMPLETED
+    assert not Completion.objects.exists() and not Transfer.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="session.completed").exists()
+
+
+def test_the_page_asks_to_confirm_a_time_well_above_the_measured(
+    client: Client, cast: Cast, met_for_38_minutes: Session, frozen: None
+) -> None:
+    url = reverse("tutoring:complete", args=[met_for_38_minutes.pk])
+    tutor = as_user(client, cast.tutor)
+    first = html_of(tutor.get(url))
+    # Nothing to confirm before the time is chosen: the checkbox waits, hidden.
+    assert CONFIRM_BOX.search(first)[1] == " hidden"  # type: ignore[index]
+
+    asked = tutor.post(url, log_form(minutes="60", idempotency_key="page-key"))
+    assert asked.status_code == 422
+    html = html_of(asked)
+    assert (
+        '<div class="alert alert--warning" role="alert" id="completion-error" tabindex="-1" '
+        f"autofocus>{OVER_38}"
+    ) in html
+    assert CONFIRM_BOX.search(html)[1] is None  # type: ignore[index]
+    assert "The time I chose is right: log it anyway" in html
+    assert "Tick this if the time you chose is right." in html
+    assert f'<p class="hint" id="measured-hint">{HINT}</p>' in html
+    assert_not_completed(met_for_38_minutes)
+
+    confirmed = tutor.post(
+        url, log_form(minutes="60", idempotency_key="page-key", confirm_time="on")
+    )
+    assert confirmed.status_code == 302
+    completion = Completion.objects.get()
+    assert (completion.minutes, completion.measured_seconds, completion.overlogged) == (
+        60,
+        38 * 60,
+        True,
+    )
+    entry = AuditEntry.objects.get(action="session.completed")
+    assert entry.data["confirmed"] == "confirm_over_measured"
+
+
+def test_a_time_within_the_tolerance_is_not_questioned(
+    client: Client, cast: Cast, met_for_38_minutes: Session, frozen: None
+) -> None:
+    url = reverse("tutoring:complete", args=[met_for_38_minutes.pk])
+    response = as_user(client, cast.tutor).post(url, log_form(minutes="50"))
+    assert response.status_code == 302
+    assert Completion.objects.get().overlogged is False
+    assert AuditEntry.objects.get(action="session.completed").data["confirmed"] is None
+
+
+def test_the_pop_up_asks_to_confirm_as_the_api_does(
+    client: Client, cast: Cast, met_for_38_minutes: Session, frozen: None
+) -> None:
+    tutor = as_user(client, cast.tutor)
+    asked = post_log(tutor, met_for_38_minutes, log_form(minutes="60"))
+    assert (asked.status_code, asked["Content-Type"]) == (422, "application/problem+json")
+    assert asked.json() == {
+        "type": "https://studyhall.dev/problems/confirm_over_measured",
+        "title": "Not allowed by the session rules",
+        "status": 422,
+        "code": "confirm_over_measured",
+        "detail": OVER_38,
+        "minutes": 60,
+        "measured_seconds": 38 * 60,
+        "fields": ["confirm_time"],
+    }
+    assert_not_completed(met_for_38_minutes)
+    # The pop-up carries the same checkbox, hidden until the script shows it.
+    page = html_of(tutor.get(classroom_url(met_for_38_minutes)))
+    assert CONFIRM_BOX.search(page)[1] == " hidden"  # type: ignore[index]
+    assert 'id="log-confirm_time"' in page
+
+    confirmed = post_log(tutor, met_for_38_minutes, log_form(minutes="60", confirm_time="on"))
+    assert confirmed.status_code == 200
+    assert Completion.objects.get().overlogged is True
+
+
+def test_an_online_session_with_nothing_measured_is_confirmed_first(
+    client: Client, cast: Cast, frozen: None
+) -> None:
+    session = online_session(
+        cast,
+        start=NOW - timedelta(hours=1),
+        students=[cast.student],
+        states=[ParticipantState.ACCEPTED],
+    )
+    url = reverse("tutoring:complete", args=[session.pk])
+    asked = as_user(client, cast.tutor).post(url, log_form(minutes="45"))
+    assert asked.status_code == 422
+    assert (
+        "The classroom measured no time with you and a student together, yet you are logging "
+        "45 min. If you met anyway (by phone, say), confirm the time and log it again: the "
+        "session will be flagged for your program to review."
+    ) in html_of(asked)
+    assert_not_completed(session)
+
+    assert client.post(url, log_form(minutes="45", confirm_time="on")).status_code == 302
+    completion = Completion.objects.get()
+    assert (completion.measured_seconds, completion.overlogged) == (None, False)
+    flag = "Flagged for review: 45 min logged, nothing measured in the classroom."
+    html = html_of(as_user(client, cast.admin).get(details_url(session)))
+    assert f'<p class="alert alert--warning" id="overlog-flag">{flag}</p>' in html
+
+
+def test_support_logging_for_the_tutor_is_not_asked_to_confirm(
+    cast: Cast, met_for_38_minutes: Session, frozen: None
+) -> None:
+    complete_session(
+        session_id=met_for_38_minutes.pk,
+        actor=cast.agent,
+        minutes=60,
+        recap=f.GOOD_RECAP,
+        on_behalf_reason="The tutor emailed the time; the call dropped twice.",
+    )
+    assert Completion.objects.get().overlogged is True
+
+
+def test_an_expired_grace_refusal_in_the_pop_up_links_to_a_filled_in_late_log(
+    client: Client, cast: Cast, met_for_38_minutes: Session
+) -> None:
+    with time_machine.travel(NOW + timedelta(hours=80), tick=False):
+        refused = post_log(as_user(client, cast.tutor), met_for_38_minutes, log_form())
+    assert refused.status_code == 422
+    body = refused.json()
+    assert body["code"] == "grace_period_expired"
+    late_log = reverse("support:late_log_new", args=[met_for_38_minutes.pk])
+    typed = log_form()
+    carried = ("minutes", "topics_covered", "tutee_progress", "next_steps")
+    query = urlencode({key: typed[key] for key in carried})
+    assert body["late_log_url"] == f"{late_log}?{query}"
+    assert_not_completed(met_for_38_minutes)

@@ -26,13 +26,13 @@ from studyhall.tutoring.rules import (
     check_duration,
     check_recap,
     duration_label,
+    is_overlogged,
+    measurement_warning,
 )
 from studyhall.tutoring.services.notify import after_commit_send_recap
 from studyhall.tutoring.text import when
 
 IDEMPOTENCY_KEY_MAX = 128
-# Logging more than this above the classroom's measured time flags the completion for review.
-OVERLOG_TOLERANCE_SECONDS = 15 * 60
 REASON_MAX_CHARS = 2000
 
 
@@ -57,6 +57,7 @@ def complete_session(
     on_behalf_reason: str | None = None,
     ending_call: bool = False,
     no_show_user_ids: Collection[int] = (),
+    confirm_time: bool = False,
 ) -> CompletionResult:
     """Complete the session for its tutor and deposit the earnings, all or nothing.
 
@@ -65,6 +66,12 @@ def complete_session(
     inside the online call, which then ends for everyone still in it. `no_show_user_ids` are
     accepted students who never came: they are taken off the session as part of the same
     completion (and get no recap), so a refusal leaves them on it.
+
+    For an online session the tutor logs a time well above what the classroom measured with
+    them and a student together, or any time when nothing was measured, only with
+    `confirm_time`: otherwise the refusal (`confirm_over_measured`, `confirm_unmeasured`)
+    names the measured time and nothing is written. Confirmed, the completion is flagged for
+    review. An agent's reason on the tutor's behalf stands in for the confirmation.
     """
     key = _clean_idempotency_key(idempotency_key)
     try:
@@ -78,6 +85,7 @@ def complete_session(
                 on_behalf_reason=on_behalf_reason,
                 ending_call=ending_call,
                 no_show_user_ids=no_show_user_ids,
+                confirm_time=confirm_time,
             )
     except IntegrityError:
         # A concurrent request won the race between our checks and our insert (possible only
@@ -102,6 +110,7 @@ def _complete(
     on_behalf_reason: str | None,
     ending_call: bool,
     no_show_user_ids: Collection[int],
+    confirm_time: bool,
 ) -> CompletionResult:
     # One read takes the lock: the session (with what the checks and the response need) and
     # the tutor's rate.
@@ -141,7 +150,15 @@ def _complete(
         if session.is_online
         else None
     )
-    overlogged = measured is not None and minutes * 60 > measured + OVERLOG_TOLERANCE_SECONDS
+    # What the tutor must confirm first (an agent's reason already says why it is logged).
+    warning = (
+        measurement_warning(minutes=minutes, measured_seconds=measured)
+        if session.is_online and reason is None
+        else None
+    )
+    if warning is not None and not confirm_time:
+        raise warning
+    overlogged = is_overlogged(minutes=minutes, measured_seconds=measured)
 
     for participant in no_shows:
         participant.save(update_fields=["state", "no_show", "responded_at"])
@@ -191,6 +208,7 @@ def _complete(
         ended_call=ending_call,
         measured_seconds=None if measured is None else int(measured),
         overlogged=overlogged,
+        confirmed=warning.code if warning is not None else None,
         no_show_user_ids=sorted(p.user_id for p in no_shows),
         tutor_balance_cents=deposit.tutor_balance_cents,
     )

@@ -263,7 +263,8 @@ def test_an_online_session_under_way_can_be_completed(cast: Cast, status: Status
     s = f.make_session(
         org=cast.org, tutor=cast.tutor, students=[cast.student], mode=Mode.ONLINE, status=status
     )
-    complete(s, cast.tutor)
+    # Nothing was measured in a classroom here: the tutor confirms the time.
+    complete(s, cast.tutor, confirm_time=True)
     s.refresh_from_db()
     assert s.status == Status.COMPLETED
 
@@ -471,7 +472,7 @@ def test_an_online_session_can_be_completed_from_its_earlier_call_start(cast: Ca
     with time_machine.travel(T0 - 6 * MINUTE, tick=False):
         refused(RuleViolation, "session_not_started", s, cast.tutor)
     with time_machine.travel(T0, tick=False):
-        complete(s, cast.tutor, minutes=15)
+        complete(s, cast.tutor, minutes=15, confirm_time=True)
     assert_paid_once(s, amount=375, tutor=cast.tutor)
 
 
@@ -536,7 +537,7 @@ def test_a_later_call_end_extends_the_deadline(cast: Cast) -> None:
     with time_machine.travel(call_end + 72 * HOUR + MINUTE, tick=False):
         refused(RuleViolation, "grace_period_expired", s, cast.tutor)
     with time_machine.travel(DEADLINE + MINUTE, tick=False):
-        complete(s, cast.tutor, minutes=90)
+        complete(s, cast.tutor, minutes=90, confirm_time=True)
     assert_paid_once(s, amount=2250, tutor=cast.tutor)
 
 
@@ -546,7 +547,7 @@ def test_an_earlier_call_end_does_not_shorten_the_deadline(cast: Cast) -> None:
     )
     Session.objects.filter(pk=s.pk).update(call_started_at=T0, call_ended_at=T0 + 20 * MINUTE)
     with time_machine.travel(DEADLINE - MINUTE, tick=False):
-        complete(s, cast.tutor, minutes=20)
+        complete(s, cast.tutor, minutes=20, confirm_time=True)
     assert_paid_once(s, amount=500, tutor=cast.tutor)
 
 
@@ -829,7 +830,7 @@ def test_one_student_still_in_the_call_is_named(cast: Cast) -> None:
 
 @override_settings(STUDYHALL_CALL_PRESENCE=f"{PRESENCE}.StudentInCall")
 def test_log_time_and_leave_call_completes_with_students_in_it(cast: Cast, online: Session) -> None:
-    complete(online, cast.tutor, ending_call=True)
+    complete(online, cast.tutor, ending_call=True, confirm_time=True)
     online.refresh_from_db()
     assert online.status == Status.COMPLETED
     assert AuditEntry.objects.get().data["ended_call"] is True
@@ -838,7 +839,7 @@ def test_log_time_and_leave_call_completes_with_students_in_it(cast: Cast, onlin
 
 @override_settings(STUDYHALL_CALL_PRESENCE=f"{PRESENCE}.TutorInCall")
 def test_the_tutor_alone_in_the_call_does_not_block(cast: Cast, online: Session) -> None:
-    complete(online, cast.tutor)
+    complete(online, cast.tutor, confirm_time=True)
     assert_paid_once(online, amount=1500, tutor=cast.tutor)
 
 
@@ -849,7 +850,7 @@ def test_someone_unlisted_in_the_call_still_blocks(cast: Cast, online: Session) 
 
 
 def test_without_a_classroom_nobody_is_in_the_call(cast: Cast, online: Session) -> None:
-    complete(online, cast.tutor)
+    complete(online, cast.tutor, confirm_time=True)
     assert_paid_once(online, amount=1500, tutor=cast.tutor)
 
 

@@ -36,7 +36,10 @@ IN_TRANSACTION: dict[str, int] = {Mode.IN_PERSON: 12, Mode.ONLINE: 14}
 def _ready(cast: Cast, mode: str) -> Session:
     f.set_rate(cast.org, cast.tutor, 1800)
     warm = f.make_session(org=cast.org, tutor=cast.tutor, students=[cast.student], mode=mode)
-    complete_session(session_id=warm.pk, actor=cast.tutor, minutes=30, recap=f.GOOD_RECAP)
+    # Nothing is measured in these classrooms; the tutor confirms the time (in person, a no-op).
+    complete_session(
+        session_id=warm.pk, actor=cast.tutor, minutes=30, recap=f.GOOD_RECAP, confirm_time=True
+    )
     return f.make_session(
         org=cast.org,
         tutor=cast.tutor,
@@ -67,6 +70,7 @@ def test_one_completion_is_one_transaction_of_few_statements(cast: Cast, mode: s
             minutes=30,
             recap=f.GOOD_RECAP,
             idempotency_key="key-1",
+            confirm_time=True,
         )
     kinds = _kinds(ctx.captured_queries)
     assert kinds["statement"] == IN_TRANSACTION[mode], [q["sql"] for q in ctx.captured_queries]
@@ -85,7 +89,7 @@ def test_the_api_answers_a_completion_from_what_it_wrote(cast: Cast, mode: str) 
     with CaptureQueriesContext(connection) as ctx:
         response = api.post(
             f"/sessions/{session.pk}/complete",
-            {"minutes": 30, "recap": dict(f.GOOD_RECAP)},
+            {"minutes": 30, "recap": dict(f.GOOD_RECAP), "confirm_time": True},
             headers={"Idempotency-Key": "key-1"},
         )
     assert response.status_code == 200, response.content

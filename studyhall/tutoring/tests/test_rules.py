@@ -19,6 +19,8 @@ from studyhall.tutoring.rules import (
     completion_deadline,
     describe_span,
     duration_label,
+    is_overlogged,
+    measurement_warning,
     recap_length,
     round_up_to_choice,
 )
@@ -332,3 +334,61 @@ def test_a_call_counts_only_until_the_classroom_closes() -> None:
 )
 def test_describe_span(delta: timedelta, text: str) -> None:
     assert describe_span(delta) == text
+
+
+# -- measured time: what the tutor confirms before logging ----------------------------------
+
+OVER = (
+    "You are logging 1 h, but the classroom measured 38 min with you and a student together. "
+    "If your time is right, confirm it and log it again: the session will be flagged for your "
+    "program to review."
+)
+UNMEASURED = (
+    "The classroom measured no time with you and a student together, yet you are logging "
+    "45 min. If you met anyway (by phone, say), confirm the time and log it again: the session "
+    "will be flagged for your program to review."
+)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "measured_seconds", "over"),
+    [
+        (53, 38 * 60, False),  # exactly 15 minutes above: within the tolerance
+        (53, 38 * 60 - 1, True),  # a second more than that: over it
+        (90, 75 * 60, False),
+        (90, 75 * 60 - 1, True),
+        (5, 30, False),
+    ],
+)
+def test_the_tolerance_is_fifteen_minutes_above_the_measured_time(
+    minutes: int, measured_seconds: int, over: bool
+) -> None:
+    assert is_overlogged(minutes=minutes, measured_seconds=measured_seconds) is over
+    warning = measurement_warning(minutes=minutes, measured_seconds=measured_seconds)
+    assert (warning.code if warning else None) == ("confirm_over_measured" if over else None)
+
+
+def test_over_the_measured_time_names_both_times() -> None:
+    warning = measurement_warning(minutes=60, measured_seconds=38 * 60 + 10)
+    assert isinstance(warning, RuleViolation)
+    assert (warning.code, warning.message, warning.http_status) == (
+        "confirm_over_measured",
+        OVER,
+        422,
+    )
+    assert warning.extra == {"minutes": 60, "measured_seconds": 38 * 60 + 10}
+
+
+def test_under_a_minute_measured_reads_less_than_a_minute() -> None:
+    warning = measurement_warning(minutes=60, measured_seconds=20)
+    assert warning is not None
+    assert "the classroom measured less than a minute with you" in warning.message
+
+
+@pytest.mark.parametrize("measured", [None, 0, 0.0])
+def test_nothing_measured_together_asks_for_any_time(measured: float | None) -> None:
+    warning = measurement_warning(minutes=45, measured_seconds=measured)
+    assert warning is not None
+    assert (warning.code, warning.message) == ("confirm_unmeasured", UNMEASURED)
+    assert warning.extra == {"minutes": 45, "measured_seconds": 0}
+    assert is_overlogged(minutes=45, measured_seconds=None) is False

@@ -836,10 +836,27 @@ async function refreshSuggestion() {
   if (!state.minutesPicked) byId("log-minutes").value = String(body.minutes);
 }
 
-function showLogError(message, fields) {
+// Refusals the tutor answers by confirming the time: the form shows the checkbox.
+const CONFIRMATION_CODES = new Set(["confirm_over_measured", "confirm_unmeasured"]);
+const LATE_LOG_LINK_TEXT = "Ask Support to log it, with the time and recap you typed";
+
+function showLogError(message, fields, { code = "", lateLogUrl = "" } = {}) {
   const box = byId("log-error");
   box.textContent = message;
   box.hidden = !message;
+  const confirming = CONFIRMATION_CODES.has(code);
+  box.classList.toggle("alert--warning", confirming);
+  box.classList.toggle("alert--error", !confirming);
+  if (confirming) byId("confirm-time").hidden = false;
+  if (lateLogUrl) {
+    // Logging has closed: hand the typed time and recap over to Support in one step.
+    const link = document.createElement("a");
+    link.className = "alert__action";
+    link.id = "late-log-link";
+    link.href = lateLogUrl;
+    link.textContent = LATE_LOG_LINK_TEXT;
+    box.append(" ", link);
+  }
   for (const field of byId("log-form").querySelectorAll("[aria-invalid]")) {
     field.removeAttribute("aria-invalid");
   }
@@ -892,7 +909,7 @@ async function submitLog(event) {
   }
   // Refusals are problem+json, as the API's are: `detail` says why, `fields` what to fix.
   if (body && body.detail) {
-    showLogError(body.detail, body.fields);
+    showLogError(body.detail, body.fields, { code: body.code, lateLogUrl: body.late_log_url });
     if (body.redirect) {
       finish();
       setTimeout(() => location.assign(body.redirect), ENDED_NAVIGATION_DELAY_MS);
