@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 
 from studyhall.ledger.models import Payout
 from studyhall.notifications.emails import send_templated
@@ -30,5 +32,10 @@ def tell_tutor(payout_id: int, event: str) -> int:
         to=[payout.tutor],
         subject=SUBJECTS[event],
         template=f"ledger/email/payout_{event}",
-        context={"payout": payout, "batch": payout.batch, "organization": payout.organization},
+        context={
+            "payout": payout,
+            "batch": payout.batch,
+            "organization": payout.organization,
+            "settings_url": settings.STUDYHALL_BASE_URL + reverse("ledger:settings"),
+        },
     )

@@ -20,6 +20,19 @@ class Kind(models.TextChoices):
     RECAP = "recap", "Recaps of your sessions"
 
 
+# Why a person gets an email of each kind: "You get this email because …".
+EMAIL_BECAUSE = {
+    Kind.INVITATION: "a tutor invited you to a session",
+    Kind.REQUEST: "a student asked you to tutor a session",
+    Kind.ANSWER: "someone answered a session you are on",
+    Kind.RESCHEDULE: "the time of a session you are on is being moved",
+    Kind.CANCELLATION: "a session you are on was canceled or missed, or its people changed",
+    Kind.REMINDER: "you have a session coming up",
+    Kind.LOG_REMINDER: "you tutored a session that is not logged yet",
+    Kind.RECAP: "your tutor logged a session you took part in",
+}
+
+
 class Notification(models.Model):
     """One line in a person's notification list. Written once; only `read_at` changes."""
 

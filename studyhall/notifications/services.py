@@ -24,7 +24,7 @@ from django.utils import timezone
 from studyhall.accounts.models import User
 from studyhall.core.errors import InvalidInput, NotFound
 from studyhall.notifications.emails import send_templated
-from studyhall.notifications.models import EmailPreference, Kind, Notification
+from studyhall.notifications.models import EMAIL_BECAUSE, EmailPreference, Kind, Notification
 from studyhall.notifications.selectors import email_choices, email_wanted
 
 TITLE_MAX_CHARS = 300
@@ -161,6 +161,7 @@ def send_emails(
         "link_url": base + link if link else base + "/",
         "preferences_url": base + reverse("settings:page") + "#email",
         "kind_label": Kind(kind).label,
+        "because": EMAIL_BECAUSE[Kind(kind)],
     }
     sent = 0
     for message in messages:

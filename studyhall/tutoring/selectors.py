@@ -6,7 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 
 from studyhall.accounts.models import User
@@ -15,7 +23,15 @@ from studyhall.orgs.models import Membership, Role
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.call_presence import call_presence
 from studyhall.tutoring.eligibility import completion_refusal
-from studyhall.tutoring.models import Completion, Participant, Session, Status
+from studyhall.tutoring.models import (
+    Completion,
+    Participant,
+    ParticipantState,
+    ProposalState,
+    Session,
+    Status,
+    TimeProposal,
+)
 from studyhall.tutoring.rules import (
     completable_from,
     completion_deadline,
@@ -35,6 +51,14 @@ def with_details(queryset: QuerySet[Session]) -> QuerySet[Session]:
     return queryset.select_related(
         "organization", "course", "tutor", "completion", "canceled_by"
     ).prefetch_related(_PARTICIPANTS)
+
+
+def with_open_proposal(queryset: QuerySet[Session]) -> QuerySet[Session]:
+    """Each session's open new-time proposal, as the status it had before it was proposed
+    (`proposed_over`; None without one): a Scheduled session whose time is being moved is
+    still shown as Scheduled, with the proposal beside it. Part of the same query."""
+    open_one = TimeProposal.objects.filter(session=OuterRef("pk"), state=ProposalState.OPEN)
+    return queryset.annotate(proposed_over=Subquery(open_one.values("previous_status")[:1]))
 
 
 def deadline_of(session: Session) -> datetime:
@@ -59,7 +83,20 @@ def sessions_of(user: User) -> QuerySet[Session]:
     DISTINCT, and both sides are index lookups (sessions by tutor and start; participants by
     user and session)."""
     taking_part = Participant.objects.filter(session=OuterRef("pk"), user=user)
-    return with_details(Session.objects.filter(Q(tutor=user) | Exists(taking_part)))
+    return with_open_proposal(
+        with_details(Session.objects.filter(Q(tutor=user) | Exists(taking_part)))
+    )
+
+
+def _said_no(user: User) -> Exists:
+    """The user declined the session (or was taken off it): it is not coming up for them."""
+    return Exists(
+        Participant.objects.filter(
+            session=OuterRef("pk"),
+            user=user,
+            state__in=(ParticipantState.DECLINED, ParticipantState.REMOVED),
+        )
+    )
 
 
 def _started(now: datetime) -> Q:
@@ -83,7 +120,7 @@ class SessionsTab:
 def section_query(user: User, section: str, *, now: datetime) -> QuerySet[Session]:
     """One section of the Sessions tab, in its order: Needs completion (the tutor's started,
     unlogged sessions, oldest first), Upcoming (not started, soonest first), Past (started
-    and not the tutor's to log, or over; newest first)."""
+    and not the tutor's to log, or over, or declined by the user; newest first)."""
     mine_to_log = Q(tutor=user, status__in=NEEDS_COMPLETION_STATUSES)
     sessions = sessions_of(user).prefetch_related(None)
     if section == "needs_completion":
@@ -92,10 +129,11 @@ def section_query(user: User, section: str, *, now: datetime) -> QuerySet[Sessio
         return (
             sessions.exclude(status__in=lifecycle.TERMINAL)
             .exclude(_started(now))
+            .exclude(_said_no(user))
             .order_by("scheduled_start", "id")
         )
     if section == "past":
-        over = Q(status__in=lifecycle.TERMINAL)
+        over = Q(status__in=lifecycle.TERMINAL) | Q(_said_no(user))
         return sessions.filter(over | (_started(now) & ~mine_to_log)).order_by(
             "-scheduled_start", "-id"
         )

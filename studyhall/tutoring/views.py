@@ -37,7 +37,9 @@ from studyhall.web.viewer import HtmxRequest, viewer_of
 
 
 def _session(viewer: User, pk: int) -> Session:
-    details = selectors.with_details(Session.objects.select_related("completion__earning"))
+    details = selectors.with_open_proposal(
+        selectors.with_details(Session.objects.select_related("completion__earning"))
+    )
     return access_session(viewer, pk, queryset=details)
 
 

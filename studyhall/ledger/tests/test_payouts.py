@@ -302,6 +302,12 @@ def test_an_admin_marks_a_payroll_batch_paid(
     assert balance(cast, AccountKind.PAYOUTS_PENDING) == 0
     assert balance(cast, AccountKind.PAID_OUT) == 1375
     assert [m.subject for m in mail.outbox][-1] == "Your Studyhall payout was paid"
+    # The email says why it came, and where the payout details are.
+    assert mail.outbox[-1].body.endswith(
+        f"You get this email because you tutor for {cast.org.name} and it pays your earnings "
+        "out to you. Your payout details are in Settings → Earnings & payouts: "
+        "http://localhost:8000/earnings/settings/\n"
+    )
     # Again: nothing more happens.
     assert mark_batch_paid(batch_id=payout.batch_id, actor=cast.admin) == []
     assert PayoutEvent.objects.count() == 2

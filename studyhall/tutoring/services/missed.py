@@ -184,4 +184,5 @@ def _miss(session: Session, *, actor: User | None, reason: str) -> None:
         session_id=session.pk,
         event="missed",
         actor_id=actor.pk if actor is not None else None,
+        reason=reason,
     )

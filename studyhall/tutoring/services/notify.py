@@ -68,9 +68,11 @@ def after_commit_session_event(
     actor_id: int | None,
     only_user_id: int | None = None,
     proposed_start: datetime | None = None,
+    reason: str | None = None,
 ) -> None:
     """Once committed, tell the people on the session what happened. `proposed_start` is the
-    new time of a "rescheduled" proposal, shown to each person in their own time zone."""
+    new time of a "rescheduled" proposal, shown to each person in their own time zone;
+    `reason` says why a session was "missed" (`services.missed`)."""
     if event not in EVENT_SUBJECTS:
         raise ValueError(f"unknown session event {event!r}")
     send_event.enqueue(
@@ -79,6 +81,7 @@ def after_commit_session_event(
         actor_id=actor_id,
         only_user_id=only_user_id,
         proposed_start=proposed_start.isoformat() if proposed_start is not None else None,
+        reason=reason,
         # One key per happening: a rerun of this task is recognised, a later event is not.
         key=f"event:{event}:session:{session_id}:{uuid.uuid4().hex}",
     )
@@ -93,6 +96,7 @@ def send_event(
     only_user_id: int | None,
     proposed_start: str | None,
     key: str,
+    reason: str | None = None,
 ) -> int:
     """Background task: one session event to the people on the session, once."""
     return send_session_event(
@@ -102,6 +106,7 @@ def send_event(
         only_user_id=only_user_id,
         proposed_start=datetime.fromisoformat(proposed_start) if proposed_start else None,
         key=key,
+        reason=reason,
     )
 
 
@@ -155,6 +160,7 @@ def send_session_event(
     only_user_id: int | None = None,
     proposed_start: datetime | None = None,
     key: str | None = None,
+    reason: str | None = None,
 ) -> int:
     """Tell the people on the session, but not the one who acted, what happened (once per
     `key`; a fresh key when none is given).
@@ -189,6 +195,7 @@ def send_session_event(
             person,
             was_removed=person.pk in removed_ids,
             proposed_start=proposed_start,
+            reason=reason,
         )
         messages.append(
             Message(
@@ -223,6 +230,7 @@ def event_sentence(
     *,
     was_removed: bool = False,
     proposed_start: datetime | None = None,
+    reason: str | None = None,
 ) -> str:
     """Who did what, from the recipient's side: the email's first line and the in-app title."""
     who = actor.display_name if actor else "Someone"
@@ -261,8 +269,30 @@ def event_sentence(
     if event == "reschedule_declined":
         return f"{who} declined the proposed new time for the {course} session."
     if event == "missed":
-        return (
-            f"The {course} session {when(session.scheduled_start, recipient.zone)} "
-            "was marked missed."
-        )
+        return _missed_sentence(session, actor, recipient, reason)
     return f"The {course} session changed."
+
+
+def _missed_sentence(
+    session: Session, actor: User | None, recipient: User, reason: str | None
+) -> str:
+    """Why the session was marked missed, from the recipient's side (the reasons are
+    `services.missed`'s)."""
+    course = session.course.code
+    at = when(session.scheduled_start, recipient.zone)
+    if reason == "nobody_came":
+        who = actor.display_name if actor else "The tutor"
+        return f"{who} reported that nobody came to the {course} session {at}, so it was missed."
+    if reason == "no_student_accepted":
+        by = "logging closed" if session.recorded_after_the_fact else "it started"
+        return (
+            f"The {course} session {at} was marked missed: no student accepted the invitation "
+            f"before {by}."
+        )
+    if reason == "request_unanswered":
+        tutor = "you" if recipient.pk == session.tutor_id else session.tutor.display_name
+        return (
+            f"The {course} session {at} was marked missed: {tutor} did not answer the request "
+            "before logging closed."
+        )
+    return f"The {course} session {at} was marked missed."

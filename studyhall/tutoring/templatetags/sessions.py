@@ -18,20 +18,46 @@ from studyhall.tutoring.text import names
 register = template.Library()
 
 
-@register.simple_tag
-def status_label(session: Session, viewer: User) -> str:
-    """A pending session is named after whoever has to answer it: the tutor sees a request as
+def shown_status(session: Session, viewer: User) -> tuple[str, str]:
+    """The status as the viewer reads it, and the badge it wears.
+
+    A pending session is named after whoever has to answer it: the tutor sees a request as
     "Requested" and its student "Awaiting tutor"; an invitation is "Invited" to a student who
-    has yet to answer and "Awaiting student" to everyone else."""
+    has yet to answer and "Awaiting student" to everyone else. A student who declined sees
+    "Declined", whatever the others answered. A Scheduled session with a new time proposed
+    stays "Scheduled" (the proposal is shown beside it; see `selectors.with_open_proposal`)."""
     status = session.status
     is_tutor = session.tutor_id == viewer.pk
     mine = next((p for p in session.participants.all() if p.user_id == viewer.pk), None)
+    if mine is not None and mine.state == ParticipantState.DECLINED:
+        return Status.DECLINED, Status.DECLINED.label
+    pending = status in (Status.REQUESTED, Status.INVITED)
+    if pending and getattr(session, "proposed_over", None) == Status.SCHEDULED:
+        return Status.SCHEDULED, Status.SCHEDULED.label
     if status == Status.REQUESTED:
-        return "Requested" if is_tutor else "Awaiting tutor"
+        return status, "Requested" if is_tutor else "Awaiting tutor"
     if status == Status.INVITED:
         answering = mine is not None and mine.state == ParticipantState.INVITED
-        return "Invited" if answering else "Awaiting student"
-    return Status(status).label
+        return status, "Invited" if answering else "Awaiting student"
+    return status, Status(status).label
+
+
+@register.simple_tag
+def status_label(session: Session, viewer: User) -> str:
+    return shown_status(session, viewer)[1]
+
+
+@register.inclusion_tag("tutoring/_status_badge.html")
+def status_badge(session: Session, viewer: User, extra_class: str = "") -> dict[str, object]:
+    """The status badge in the viewer's words, with "New time proposed" beside it while a
+    proposal is open."""
+    key, label = shown_status(session, viewer)
+    return {
+        "key": key,
+        "label": label,
+        "extra_class": extra_class,
+        "proposed": getattr(session, "proposed_over", None) is not None,
+    }
 
 
 @register.simple_tag

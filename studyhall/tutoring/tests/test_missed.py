@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 import time_machine
+from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
@@ -20,6 +21,7 @@ from studyhall.core.models import AuditEntry
 from studyhall.core.periodic import enqueue_due_jobs
 from studyhall.ledger.models import Transfer
 from studyhall.testing import factories as f
+from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring.eligibility import completion_refusal
 from studyhall.tutoring.models import (
     Mode,
@@ -388,3 +390,75 @@ def test_a_sweep_with_nothing_due_costs_the_same_few_statements(
     with django_assert_num_queries(2):  # the due new times, the candidates
         result = missed.sweep()
     assert (result.expired_proposals, result.missed_sessions) == ([], [])
+
+
+# -- the "missed" email says why ---------------------------------------------------------------
+
+
+def missed_mail_to(user: Any) -> str:
+    subject = "A tutoring session was missed"
+    (message,) = [m for m in mail.outbox if m.to == [user.email] and m.subject == subject]
+    return str(message.body)
+
+
+def test_the_missed_email_says_no_student_accepted(
+    cast: Cast, frozen: time_machine.Traveller, mailoutbox: list[Any]
+) -> None:
+    session = invitation(cast)
+    frozen.move_to(START)
+    missed.sweep()
+    run_queued_tasks()
+    why = (
+        "The CHEM 110 session on Mon, Mar 10 at 6:00 PM UTC was marked missed: no student "
+        "accepted the invitation before it started."
+    )
+    assert why in missed_mail_to(cast.tutor)
+    assert why in missed_mail_to(cast.student)
+    # And why the email came at all, with the way to Settings.
+    assert (
+        "You get this email because a session you are on was canceled or missed, or its people "
+        "changed (“Cancellations, removals and missed sessions” in your Settings). Choose which "
+        "notifications also come by email: http://localhost:8000/settings/#email"
+    ) in missed_mail_to(cast.tutor)
+    assert status_of(session) == Status.MISSED
+
+
+def test_the_missed_email_says_the_request_went_unanswered(
+    cast: Cast, frozen: time_machine.Traveller, mailoutbox: list[Any]
+) -> None:
+    create_session(
+        actor=cast.student,
+        organization_id=cast.org.pk,
+        course_id=cast.course.pk,
+        mode=Mode.ONLINE,
+        scheduled_start=START,
+        planned_minutes=60,
+        tutor_id=cast.tutor.pk,
+    )
+    run_queued_tasks()
+    mailoutbox.clear()
+    frozen.move_to(START + timedelta(minutes=60) + timedelta(hours=72))
+    missed.sweep()
+    run_queued_tasks()
+    at = "The CHEM 110 session on Mon, Mar 10 at 6:00 PM UTC was marked missed:"
+    assert f"{at} you did not answer the request before logging closed." in missed_mail_to(
+        cast.tutor
+    )
+    assert f"{at} Tess Tutor did not answer the request before logging closed." in (
+        missed_mail_to(cast.student)
+    )
+
+
+def test_the_missed_email_says_the_tutor_reported_nobody_came(
+    cast: Cast, mailoutbox: list[Any]
+) -> None:
+    session = f.make_session(
+        org=cast.org, tutor=cast.tutor, students=[cast.student], start=NOW - timedelta(hours=1)
+    )
+    missed.report_nobody_came(session_id=session.pk, actor=cast.tutor)
+    run_queued_tasks()
+    assert [m.to for m in mailoutbox if "missed" in m.subject] == [[cast.student.email]]
+    assert (
+        "Tess Tutor reported that nobody came to the CHEM 110 session on Mon, Mar 10 at "
+        "2:00 PM UTC, so it was missed."
+    ) in missed_mail_to(cast.student)

@@ -22,6 +22,7 @@ from studyhall.ledger.selectors import balances_of
 from studyhall.testing import factories as f
 from studyhall.tutoring import selectors
 from studyhall.tutoring.models import Completion, Origin, ParticipantState, Session, Status
+from studyhall.tutoring.services import rescheduling
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.tutoring.services.notify import send_recap_to_students, send_session_event
 
@@ -153,7 +154,8 @@ def test_status_is_worded_for_each_viewer(client: Client, cast: Cast, frozen: No
 
     def badge(html: str, session: Session) -> str:
         row = html[html.index(f"/sessions/{session.pk}/") :]
-        return re.search(r'class="session-row__status badge[^"]*">([^<]+)<', row).group(1)  # type: ignore[union-attr]
+        found = re.search(r'class="session-row__status"><span class="badge[^"]*">([^<]+)<', row)
+        return found.group(1)  # type: ignore[union-attr]
 
     assert badge(tutor_view, requested) == "Requested"
     assert badge(student_view, requested) == "Awaiting tutor"
@@ -161,6 +163,52 @@ def test_status_is_worded_for_each_viewer(client: Client, cast: Cast, frozen: No
     assert badge(student_view, invited) == "Invited"
     assert "with Tess Tutor" in student_view
     assert "with Maya Chen" in tutor_view
+
+
+def test_a_student_who_declined_sees_declined_among_past_sessions(
+    client: Client, cast: Cast, frozen: None
+) -> None:
+    group = ready(
+        cast,
+        students=[cast.student, cast.student2],
+        states=[DEC, ACC],
+        start=NOW + timedelta(days=1),
+    )
+    tab = html_of(as_user(client, cast.student).get(reverse("tutoring:sessions")))
+    assert f"/sessions/{group.pk}/" not in section(tab, "upcoming")
+    past = section(tab, "past")
+    row = past[past.index(f"/sessions/{group.pk}/") :]
+    assert row.startswith(f'/sessions/{group.pk}/"')
+    assert (
+        '<span class="session-row__status"><span class="badge badge--declined">Declined</span>'
+    ) in row
+    detail = html_of(client.get(reverse("tutoring:detail", args=[group.pk])))
+    assert '<p><span class="badge badge--declined">Declined</span></p>' in detail
+    # Sam, who accepted, still has it coming up, Scheduled.
+    other = html_of(as_user(client, cast.student2).get(reverse("tutoring:sessions")))
+    upcoming = section(other, "upcoming")
+    assert f"/sessions/{group.pk}/" in upcoming
+    assert '<span class="badge badge--scheduled">Scheduled</span>' in upcoming
+
+
+def test_a_new_time_proposed_keeps_a_scheduled_session_scheduled(
+    client: Client, cast: Cast, frozen: None
+) -> None:
+    session = ready(cast, start=NOW + timedelta(days=1))
+    rescheduling.propose_time(
+        session_id=session.pk, actor=cast.tutor, scheduled_start=NOW + timedelta(days=2)
+    )
+    session.refresh_from_db()
+    assert session.status == Status.INVITED  # the student answers the new time
+    shown = (
+        '<span class="badge badge--scheduled">Scheduled</span> '
+        '<span class="marker marker--proposal">New time proposed</span>'
+    )
+    for who in (cast.tutor, cast.student):
+        tab = section(html_of(as_user(client, who).get(reverse("tutoring:sessions"))), "upcoming")
+        assert f'<span class="session-row__status">{shown}</span>' in tab, who
+        detail = html_of(client.get(reverse("tutoring:detail", args=[session.pk])))
+        assert f"<p>{shown}</p>" in detail, who
 
 
 def test_a_student_who_accepted_waits_for_the_others(client: Client, cast: Cast, frozen: None):
