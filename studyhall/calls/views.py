@@ -63,6 +63,8 @@ def classroom(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "isTutor": is_tutor,
         "userId": viewer.pk,
+        # Chat times are shown in the account's time zone, as every page shows times.
+        "timeZone": viewer.time_zone,
         "expected": expected,
     }
     minimum = session.organization.min_recap_chars

@@ -13,6 +13,8 @@ import logging
 import re
 import socket
 from collections.abc import Callable, Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import (
@@ -111,7 +113,10 @@ def people(webrtc_browser: Browser) -> Iterator[tuple[Page, Page]]:
     contexts: list[BrowserContext] = []
     pages: list[Page] = []
     for _ in range(2):
-        context = webrtc_browser.new_context(viewport={"width": 1280, "height": 900})
+        # The browsers' clocks are in Tokyo; the demo accounts are in New York.
+        context = webrtc_browser.new_context(
+            viewport={"width": 1280, "height": 900}, timezone_id="Asia/Tokyo"
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         context.add_init_script(KEEP_SOCKETS)
@@ -224,6 +229,11 @@ def test_call_then_student_leaves_and_tutor_leaves_to_complete(
     expect(tutor.locator("#chat-log")).to_contain_text(f"{STUDENT_NAME}")
     expect(tutor.locator("#chat-log .chat__text")).to_have_text("Is <b>this</b> right?")
     expect(tutor.locator("#chat-log b")).to_have_count(0)
+    # Its time is in the account's zone (New York), not the browser's (Tokyo).
+    stamp = tutor.locator("#chat-log .chat__time").first
+    sent_at = datetime.fromisoformat(str(stamp.get_attribute("datetime")).replace("Z", "+00:00"))
+    in_new_york = sent_at.astimezone(ZoneInfo("America/New_York"))
+    expect(stamp).to_have_text(in_new_york.strftime("%-I:%M %p"))
 
     # Students only get Leave call; leaving lands on the session page.
     student.get_by_role("button", name="Hang up").click()

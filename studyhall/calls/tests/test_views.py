@@ -109,6 +109,7 @@ def test_the_tutor_gets_the_classroom_with_both_ways_to_leave(
         "suggestionUrl": reverse("calls:suggestion", args=[session.pk]),
         "isTutor": True,
         "userId": cast.tutor.pk,
+        "timeZone": "America/New_York",
         # Sam has not accepted, so he does not belong in the call.
         "expected": [
             {"user_id": cast.tutor.pk, "name": "Tess Tutor", "role": "tutor"},

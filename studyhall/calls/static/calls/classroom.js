@@ -674,6 +674,17 @@ function setChatEnabled(enabled) {
   byId("chat-send").disabled = !enabled;
 }
 
+// "3:05 PM" in the account's time zone (Settings), not the browser's: the pages show every
+// time that way. A zone the browser does not know falls back to the browser's own.
+function chatTime(at) {
+  const shape = { hour: "numeric", minute: "2-digit" };
+  try {
+    return at.toLocaleTimeString([], { ...shape, timeZone: config.timeZone || undefined });
+  } catch {
+    return at.toLocaleTimeString([], shape);
+  }
+}
+
 function onChat(frame) {
   if (typeof frame.text !== "string") return;
   const log = byId("chat-log");
@@ -687,7 +698,7 @@ function onChat(frame) {
   time.className = "chat__time";
   if (!Number.isNaN(at.getTime())) {
     time.dateTime = at.toISOString();
-    time.textContent = at.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+    time.textContent = chatTime(at);
   }
   const text = document.createElement("p");
   text.className = "chat__text";
