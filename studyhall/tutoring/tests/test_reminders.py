@@ -24,7 +24,7 @@ from studyhall.notifications.models import (
 )
 from studyhall.testing import factories as f
 from studyhall.testing.tasks import run_queued_tasks
-from studyhall.tutoring.models import ParticipantState, Session, Status
+from studyhall.tutoring.models import Mode, ParticipantState, Session, Status
 from studyhall.tutoring.reminders import send_due_reminders
 from studyhall.tutoring.services.completion import complete_session
 
@@ -258,6 +258,30 @@ def test_a_call_that_ran_late_moves_the_log_reminders(cast: Cast) -> None:
     Session.objects.filter(pk=session.pk).update(call_ended_at=late)
     assert run_at(late - timedelta(seconds=1)) == 0
     assert run_at(late) == 1
+
+
+def test_log_reminders_are_not_sent_again_after_each_call(cast: Cast, outbox: list) -> None:
+    """The tutor comes back to the classroom after the end (alone, or with a student for a
+    while): each log reminder still goes out once, and the classroom's closing bounds them."""
+    session = booked(cast, mode=Mode.ONLINE, status=Status.SCHEDULED)
+    assert run_at(END) == 1
+    for minutes in (20, 50, 90):
+        later = END + timedelta(minutes=minutes)
+        Session.objects.filter(pk=session.pk).update(call_ended_at=later)
+        assert run_at(later) == 0
+        assert run_at(later + timedelta(minutes=5)) == 0
+    # A call recorded past the classroom's closing does not move the deadline either.
+    Session.objects.filter(pk=session.pk).update(call_ended_at=END + 30 * H)
+    assert run_at(END + 30 * H) == 0
+    assert sent() == [(R.LOG_AT_END, "tutor@example.test")]
+    assert [m.to for m in outbox] == [["tutor@example.test"]]
+    # The later reminders count down from the deadline fixed when the classroom closed.
+    closes = END + 90 * timedelta(minutes=1) + 72 * H
+    assert run_at(closes - 24 * H - timedelta(seconds=1)) == 0
+    assert run_at(closes - 24 * H) == 1
+    assert run_at(closes - 4 * H) == 1
+    assert run_at(closes) == 0
+    assert [k for k, _ in sent()] == [R.LOG_24H_LEFT, R.LOG_4H_LEFT, R.LOG_AT_END]
 
 
 # -- through the scheduler and the worker -----------------------------------------------------
