@@ -188,6 +188,9 @@ def completion_sql(ctx: Context) -> tuple[str, int]:
             f"ARRAY[{new_transfer}, {new_transfer}]",
             sql,
         )
+        if sql.startswith('INSERT INTO "django_tasks_database_dbtaskresult"'):
+            # Each enqueued task (the recap notices) needs an id of its own.
+            sql = re.sub(r"'[0-9a-f-]{32,36}'::uuid", "gen_random_uuid()", sql, count=1)
         if sql.startswith('INSERT INTO "tutoring_completion"'):
             # (..., hourly_rate_cents, earning_id, completed_by_id, on_behalf_reason, ...)
             sql = re.sub(rf", {transfer_id}, (\d+), '", rf", {new_transfer}, \1, '", sql)
