@@ -9,7 +9,8 @@ them all wait on that one row's lock. Its balance is the sum of its entries
 (`selectors.balance_cents`); see docs/adr/0009-derived-budget-balance.md. On
 PostgreSQL a trigger refuses UPDATE and DELETE on transfers and entries (migration 0004).
 
-Money's path to a tutor's bank: the organization's budget → the tutor's earnings account
+Money's path to a tutor's bank: the budget of the program that covers the session (or, for
+sessions paid before programs existed, the organization's budget) → the tutor's earnings account
 (completion) → the organization's pending-payouts account (a weekly Payout is scheduled) →
 the paid-out account (the provider paid it), or back to the tutor's earnings (it failed).
 """
@@ -27,12 +28,13 @@ class AccountKind(models.TextChoices):
     ORG_BUDGET = "org_budget", "Organization tutoring budget"
     PAYOUTS_PENDING = "payouts_pending", "Payouts scheduled or on their way"
     PAID_OUT = "paid_out", "Paid out to tutors"
+    PROGRAM_BUDGET = "program_budget", "Program budget"
 
 
 ORG_ACCOUNT_KINDS = (AccountKind.ORG_BUDGET, AccountKind.PAYOUTS_PENDING, AccountKind.PAID_OUT)
 # Accounts whose balance is derived from their entries instead of kept in `balance_cents`:
-# those that many concurrent postings touch (each organization's budget).
-DERIVED_BALANCE_KINDS = frozenset({AccountKind.ORG_BUDGET})
+# those that many concurrent postings touch (each organization's and each program's budget).
+DERIVED_BALANCE_KINDS = frozenset({AccountKind.ORG_BUDGET, AccountKind.PROGRAM_BUDGET})
 
 
 class Account(models.Model):
@@ -42,6 +44,14 @@ class Account(models.Model):
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_accounts",
+    )
+    # The program whose spending a program-budget account records.
+    program = models.ForeignKey(
+        "orgs.Program",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -60,21 +70,33 @@ class Account(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["kind", "organization", "currency"],
-                condition=models.Q(user__isnull=True),
+                condition=models.Q(user__isnull=True, program__isnull=True),
                 name="one_org_account_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["program", "currency"],
+                condition=models.Q(program__isnull=False),
+                name="one_account_per_program",
             ),
             models.CheckConstraint(
                 condition=models.Q(kind__in=AccountKind.values), name="account_kind_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(kind__in=ORG_ACCOUNT_KINDS, user__isnull=True)
-                | models.Q(kind=AccountKind.TUTOR_EARNINGS, user__isnull=False),
+                condition=models.Q(
+                    kind__in=ORG_ACCOUNT_KINDS, user__isnull=True, program__isnull=True
+                )
+                | models.Q(
+                    kind=AccountKind.TUTOR_EARNINGS, user__isnull=False, program__isnull=True
+                )
+                | models.Q(
+                    kind=AccountKind.PROGRAM_BUDGET, user__isnull=True, program__isnull=False
+                ),
                 name="account_owner_matches_kind",
             ),
         ]
 
     def __str__(self) -> str:
-        owner = self.user if self.user_id else self.organization
+        owner = self.user if self.user_id else (self.program or self.organization)
         return f"{self.get_kind_display()} of {owner} ({self.currency})"
 
 

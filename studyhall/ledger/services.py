@@ -24,7 +24,7 @@ from studyhall.ledger.models import (
 
 if TYPE_CHECKING:
     from studyhall.accounts.models import User
-    from studyhall.orgs.models import Organization
+    from studyhall.orgs.models import Organization, Program
 
 
 def tutor_account(*, organization: Organization, tutor_id: int) -> Account:
@@ -39,6 +39,28 @@ def tutor_account(*, organization: Organization, tutor_id: int) -> Account:
 
 def budget_account(*, organization: Organization) -> Account:
     return org_account(organization=organization, kind=AccountKind.ORG_BUDGET)
+
+
+def program_account(*, program: Program) -> Account:
+    """The account a program's spending is posted to (created on first use)."""
+    organization = program.organization
+    account, _ = Account.objects.get_or_create(
+        kind=AccountKind.PROGRAM_BUDGET,
+        organization=organization,
+        program=program,
+        user=None,
+        currency=organization.currency,
+    )
+    return account
+
+
+def funding_account(*, earning: Transfer) -> Account:
+    """The budget a session's earning drew on: its corrections move money against it too."""
+    debit = Entry.objects.filter(transfer=earning, amount_cents__lt=0).select_related("account")
+    found = debit.first()
+    if found is None:  # pragma: no cover - every earning has its debit leg
+        raise RuntimeError(f"earning {earning.pk} has no debit entry")
+    return found.account
 
 
 def org_account(*, organization: Organization, kind: AccountKind) -> Account:
@@ -118,8 +140,10 @@ def deposit_earning(
     amount_cents: int,
     description: str,
     created_by: User | None,
+    program: Program | None = None,
 ) -> Deposit:
-    """Pay a completed session from the organization's budget into the tutor's account.
+    """Pay a completed session from the budget of the program that covers it (the
+    organization's own budget when there is none) into the tutor's account.
 
     Four statements once both accounts exist: the budget account's id (read, never locked),
     the tutor's balance (`UPDATE … RETURNING`, the only row locked), the transfer and its two
@@ -127,7 +151,11 @@ def deposit_earning(
     """
     _require_transaction()
     _check_amount(amount_cents)
-    budget_id = _org_account_id(organization=organization, kind=AccountKind.ORG_BUDGET)
+    budget_id = (
+        _org_account_id(organization=organization, kind=AccountKind.ORG_BUDGET)
+        if program is None
+        else _program_account_id(organization=organization, program=program)
+    )
     tutor_account_id, balance = _add_to_tutor_balance(
         organization=organization, tutor_id=tutor_id, amount_cents=amount_cents
     )
@@ -153,7 +181,11 @@ def deposit_earning(
 def _org_account_id(*, organization: Organization, kind: AccountKind) -> int:
     found = (
         Account.objects.filter(
-            kind=kind, organization=organization, user=None, currency=organization.currency
+            kind=kind,
+            organization=organization,
+            user=None,
+            program=None,
+            currency=organization.currency,
         )
         .values_list("pk", flat=True)
         .first()
@@ -161,6 +193,19 @@ def _org_account_id(*, organization: Organization, kind: AccountKind) -> int:
     if found is not None:
         return found
     return org_account(organization=organization, kind=kind).pk
+
+
+def _program_account_id(*, organization: Organization, program: Program) -> int:
+    found = (
+        Account.objects.filter(
+            kind=AccountKind.PROGRAM_BUDGET, program=program, currency=organization.currency
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is not None:
+        return found
+    return program_account(program=program).pk
 
 
 def _add_to_tutor_balance(

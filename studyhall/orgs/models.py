@@ -1,11 +1,12 @@
 import zoneinfo
+from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from studyhall.accounts.models import validate_time_zone
-from studyhall.core.money import CURRENCY_CHOICES
+from studyhall.core.money import CURRENCY_CHOICES, format_cents
 
 # Below a dollar an hour a 5-minute session would earn nothing, and an earning of zero cents
 # is not a transfer the ledger can record.
@@ -382,3 +383,104 @@ class Term(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.start}–{self.end})"
+
+
+class BudgetUnit(models.TextChoices):
+    MONEY = "money", "Money"
+    HOURS = "hours", "Hours of tutoring"
+
+
+# The program a new organization starts with: no cap, any student, any course.
+DEFAULT_PROGRAM_NAME = "General tutoring"
+OPEN_START = date(2000, 1, 1)
+OPEN_END = date(2099, 12, 31)
+
+
+class Program(models.Model):
+    """What an organization pays for: a set of students in a set of courses (optionally with a
+    set of tutors) over a date range, within a budget in money (cents) or hours (minutes).
+
+    The default program, if the organization marks one, pays for sessions no other program
+    covers. Booking and completion check coverage and the budget left (`tutoring.programs`);
+    each program's spending is its own ledger account.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="programs"
+    )
+    name = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    ends_on = models.DateField(help_text="The program's last day, inclusive.")
+    students = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="funding_programs"
+    )
+    courses = models.ManyToManyField(Course, blank=True, related_name="programs")
+    # Empty: any tutor approved for the course.
+    tutors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="tutoring_programs"
+    )
+    budget_unit = models.CharField(
+        max_length=8, choices=BudgetUnit.choices, default=BudgetUnit.MONEY
+    )
+    # Cents for a money budget, minutes for an hours budget; blank: no cap.
+    budget_amount = models.BigIntegerField(null=True, blank=True)
+    is_default = models.BooleanField(
+        default=False, help_text="Pays for the sessions no other program covers."
+    )
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="program_name_per_org"),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(is_default=True),
+                name="one_default_program_per_org",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="program_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(budget_unit__in=BudgetUnit.values),
+                name="program_budget_unit_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(budget_amount__isnull=True) | models.Q(budget_amount__gte=0),
+                name="program_budget_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(is_default=True, archived_at__isnull=False),
+                name="default_program_not_archived",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.archived_at is None
+
+    def format_amount(self, amount: int) -> str:
+        """An amount in this program's unit: $1,500.00, or 12 h 30 min."""
+        if self.budget_unit == BudgetUnit.MONEY:
+            return format_cents(amount, self.organization.currency)
+        return format_minutes(amount)
+
+    @property
+    def budget_label(self) -> str:
+        if self.budget_amount is None:
+            return "No cap"
+        return self.format_amount(self.budget_amount)
+
+
+def format_minutes(minutes: int) -> str:
+    """Hours of a budget: 40 h, 12 h 30 min, 45 min; a shortfall keeps its sign."""
+    sign = "−" if minutes < 0 else ""
+    hours, rest = divmod(abs(minutes), 60)
+    if not hours:
+        return f"{sign}{rest} min" if rest else "0 h"
+    return f"{sign}{hours:,} h" if not rest else f"{sign}{hours:,} h {rest} min"

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
 from studyhall.accounts.models import User
 from studyhall.orgs.models import (
+    BudgetUnit,
     Course,
     Enrollment,
     Member,
     Membership,
     Organization,
+    Program,
     Role,
     TutorCourse,
     TutorRate,
 )
+from studyhall.orgs.services.programs import open_default_program
 from studyhall.testing.second_factor import enrol_totp
 from studyhall.tutoring.models import Mode, Origin, Participant, ParticipantState, Session, Status
 
@@ -38,9 +42,45 @@ def make_user(
     return user
 
 
-def make_org(*, name: str = "", **extra: object) -> Organization:
+def make_org(*, name: str = "", default_program: bool = True, **extra: object) -> Organization:
+    """An organization; by default with its open default program (no cap), so sessions book
+    as they did before programs existed."""
     n = next(_seq)
-    return Organization.objects.create(name=name or f"College {n}", slug=f"college-{n}", **extra)
+    org = Organization.objects.create(name=name or f"College {n}", slug=f"college-{n}", **extra)
+    if default_program:
+        open_default_program(org)
+    return org
+
+
+def make_program(
+    org: Organization,
+    *,
+    name: str = "",
+    courses: Sequence[Course] = (),
+    students: Sequence[User] = (),
+    tutors: Sequence[User] = (),
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    budget_unit: str = BudgetUnit.MONEY,
+    budget_amount: int | None = None,
+    is_default: bool = False,
+) -> Program:
+    """A program written directly (not through the admin's service)."""
+    n = next(_seq)
+    today = timezone.localdate()
+    program = Program.objects.create(
+        organization=org,
+        name=name or f"Program {n}",
+        starts_on=starts_on or today - timedelta(days=30),
+        ends_on=ends_on or today + timedelta(days=365),
+        budget_unit=budget_unit,
+        budget_amount=budget_amount,
+        is_default=is_default,
+    )
+    program.courses.set(courses)
+    program.students.set(students)
+    program.tutors.set(tutors)
+    return program
 
 
 def make_course(org: Organization, *, code: str = "", title: str = "") -> Course:
@@ -96,14 +136,19 @@ def make_session(
     states: list[str] | None = None,
     status: str | None = None,
     origin: str = Origin.INVITATION,
+    program: Program | None = None,
 ) -> Session:
     """A session written directly (bypassing the booking rules) in the given state: for
-    setting up a scene, not for testing how sessions are created."""
+    setting up a scene, not for testing how sessions are created. It is paid for by
+    `program`, else the organization's default program."""
     states = states or [ParticipantState.ACCEPTED] * len(students)
     if status is None:
         status = Status.INVITED if ParticipantState.INVITED in states else Status.SCHEDULED
+    if program is None:
+        program = Program.objects.filter(organization=org, is_default=True).first()
     session = Session.objects.create(
         organization=org,
+        program=program,
         course=course or Course.objects.filter(organization=org).first() or make_course(org),
         tutor=tutor,
         mode=mode,

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from studyhall.core.money import earnings_cents
-from studyhall.ledger.models import AccountKind, Entry, TransferKind
+from studyhall.ledger.models import Account, AccountKind, Entry, TransferKind
 from studyhall.tutoring.models import Completion, Correction, CorrectionKind, Session, Status
 
 SESSION_PAY_KINDS = (TransferKind.EARNING, TransferKind.REVERSAL, TransferKind.ADJUSTMENT)
@@ -136,5 +136,69 @@ def correction_breaches() -> list[str]:
         f"session {session_id} was never completed but nets {total} to a tutor"
         for session_id, total in net.items()
         if session_id not in completions and total != 0
+    )
+    return problems
+
+
+def program_breaches() -> list[str]:
+    """Each program's account holds only the pay of its own sessions, its spend equals what
+    those sessions pay their tutors, and a session's pay never draws on another budget."""
+    problems: list[str] = []
+    strays = Entry.objects.filter(account__kind=AccountKind.PROGRAM_BUDGET).exclude(
+        transfer__kind__in=SESSION_PAY_KINDS,
+        transfer__session__program_id=F("account__program_id"),
+    )
+    problems.extend(
+        f"entry {entry_id} on the account of program {program_id} belongs to transfer "
+        f"{transfer_id} ({kind}), which is not the pay of one of its sessions"
+        for entry_id, program_id, transfer_id, kind in strays.values_list(
+            "id", "account__program_id", "transfer_id", "transfer__kind"
+        )
+    )
+    misplaced = Account.objects.filter(kind=AccountKind.PROGRAM_BUDGET).exclude(
+        organization_id=F("program__organization_id")
+    )
+    problems.extend(
+        f"account {account_id} of program {program_id} belongs to another organization"
+        for account_id, program_id in misplaced.values_list("id", "program_id")
+    )
+    elsewhere = (
+        Entry.objects.filter(
+            transfer__kind__in=SESSION_PAY_KINDS,
+            transfer__session__program__isnull=False,
+        )
+        .exclude(account__kind=AccountKind.TUTOR_EARNINGS)
+        .exclude(account__program_id=F("transfer__session__program_id"))
+    )
+    problems.extend(
+        f"transfer {transfer_id} pays session {session_id} of program {program_id} from "
+        f"account {account_id}, not the program's own"
+        for transfer_id, session_id, program_id, account_id in elsewhere.values_list(
+            "transfer_id", "transfer__session_id", "transfer__session__program_id", "account_id"
+        )
+    )
+    spent = {
+        program_id: -int(total or 0)
+        for program_id, total in Entry.objects.filter(account__kind=AccountKind.PROGRAM_BUDGET)
+        .values("account__program_id")
+        .annotate(total=Sum("amount_cents"))
+        .values_list("account__program_id", "total")
+    }
+    paid = {
+        program_id: int(total or 0)
+        for program_id, total in Entry.objects.filter(
+            account__kind=AccountKind.TUTOR_EARNINGS,
+            transfer__kind__in=SESSION_PAY_KINDS,
+            transfer__session__program__isnull=False,
+        )
+        .values("transfer__session__program_id")
+        .annotate(total=Sum("amount_cents"))
+        .values_list("transfer__session__program_id", "total")
+    }
+    problems.extend(
+        f"program {program_id} spent {spent.get(program_id, 0)} but its sessions pay their "
+        f"tutors {paid.get(program_id, 0)}"
+        for program_id in sorted(spent.keys() | paid.keys())
+        if spent.get(program_id, 0) != paid.get(program_id, 0)
     )
     return problems

@@ -34,6 +34,11 @@ class Session(models.Model):
         "orgs.Organization", on_delete=models.PROTECT, related_name="sessions"
     )
     course = models.ForeignKey("orgs.Course", on_delete=models.PROTECT, related_name="sessions")
+    # The program that pays for the session, chosen at booking (see `tutoring.programs`);
+    # empty for sessions booked before programs existed.
+    program = models.ForeignKey(
+        "orgs.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
+    )
     tutor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tutored_sessions"
     )

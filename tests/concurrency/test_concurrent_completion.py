@@ -153,7 +153,7 @@ def test_twenty_requests_with_one_key_complete_and_pay_once(
     assert Transfer.objects.filter(session=session, kind="earning").count() == 1
     assert Transfer.objects.count() == 1
     assert balance(cast, AccountKind.TUTOR_EARNINGS) == 1375
-    assert balance(cast, AccountKind.ORG_BUDGET) == -1375
+    assert balance(cast, AccountKind.PROGRAM_BUDGET) == -1375
     check_ledger()
 
 
@@ -178,7 +178,7 @@ def test_twenty_requests_with_different_keys_complete_once_and_refuse_the_rest(
     assert Completion.objects.count() == 1
     assert Transfer.objects.count() == 1
     assert balance(cast, AccountKind.TUTOR_EARNINGS) == 1375
-    assert balance(cast, AccountKind.ORG_BUDGET) == -1375
+    assert balance(cast, AccountKind.PROGRAM_BUDGET) == -1375
     check_ledger()
 
 
@@ -218,5 +218,5 @@ def test_two_sessions_of_one_tutor_at_once_both_pay_exactly(
     assert Transfer.objects.count() == 2
     assert Account.objects.count() == 2
     assert balance(cast, AccountKind.TUTOR_EARNINGS) == 1375 + 750
-    assert balance(cast, AccountKind.ORG_BUDGET) == -(1375 + 750)
+    assert balance(cast, AccountKind.PROGRAM_BUDGET) == -(1375 + 750)
     check_ledger()

@@ -103,7 +103,7 @@ def test_completing_returns_the_completed_session_with_exact_earnings(
         session.pk,
     )
     assert tutor_balance(cast) == 1375
-    assert balance_cents(Account.objects.get(kind="org_budget", organization=cast.org)) == -1375
+    assert balance_cents(Account.objects.get(kind="program_budget", organization=cast.org)) == -1375
 
 
 def test_a_tutors_own_rate_applies_and_rounds_half_up(

@@ -23,7 +23,11 @@ from studyhall.ledger.models import (
     TransferKind,
 )
 from studyhall.ledger.payouts import build_batch, mark_batch_paid
-from studyhall.ledger.services import budget_account, post_transfer, tutor_account
+from studyhall.ledger.services import (
+    funding_account,
+    post_transfer,
+    tutor_account,
+)
 from studyhall.ledger.tests.conftest import Complete
 from studyhall.tutoring.services.corrections import adjust_completion_minutes, void_completion
 
@@ -98,7 +102,7 @@ def test_an_unrecorded_correction_is_a_breach(cast: Cast, books: Payout) -> None
             kind=TransferKind.ADJUSTMENT,
             idempotency_key="sneaky",
             organization=cast.org,
-            debit=budget_account(organization=cast.org),
+            debit=funding_account(earning=earning),
             credit=tutor_account(organization=cast.org, tutor_id=session.tutor_id),
             amount_cents=500,
             description="Bonus nobody approved",

@@ -166,7 +166,7 @@ def test_a_batch_gathers_each_tutors_week_into_one_payout(cast: Cast, complete: 
     assert tutor_balance(cast) == 0
     assert tutor_balance(cast, cast.other_tutor.pk) == 0
     assert balance(cast, AccountKind.PAYOUTS_PENDING) == 2125 + 2250
-    assert balance(cast, AccountKind.ORG_BUDGET) == -(2125 + 2250)
+    assert balance(cast, AccountKind.PROGRAM_BUDGET) == -(2125 + 2250)
     audit = AuditEntry.objects.filter(action__startswith="payout.").order_by("id")
     assert [a.action for a in audit] == ["payout.scheduled", "payout.scheduled"]
     built = AuditEntry.objects.get(action="payout_batch.built")

@@ -15,6 +15,7 @@ from studyhall.core.errors import Conflict, InvalidInput
 from studyhall.core.money import earnings_cents, format_cents
 from studyhall.core.text import clean_text
 from studyhall.ledger.services import deposit_earning
+from studyhall.orgs.models import Program
 from studyhall.orgs.selectors import hourly_rate_expression
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
@@ -22,6 +23,7 @@ from studyhall.tutoring.call_presence import call_presence
 from studyhall.tutoring.eligibility import completion_refusal
 from studyhall.tutoring.models import Completion, Participant, ParticipantState, Session, Status
 from studyhall.tutoring.permissions import session_permissions
+from studyhall.tutoring.programs import budget_refusal, choose_program, cost, usage_of
 from studyhall.tutoring.rules import (
     check_duration,
     check_recap,
@@ -166,7 +168,11 @@ def _complete(
     organization = session.organization
     rate = int(session.__dict__["rate_cents"])
     amount = earnings_cents(hourly_rate_cents=rate, minutes=minutes)
+    program = _funding_program(
+        session, participants=participants, minutes=minutes, rate_cents=rate, actor=actor
+    )
     deposit = deposit_earning(
+        program=program,
         organization=organization,
         tutor_id=session.tutor_id,
         session_id=session.pk,
@@ -191,7 +197,7 @@ def _complete(
         **checked_recap.answers(),
     )
     lifecycle.move(session, Status.COMPLETED)
-    session.save(update_fields=["status", "ended_at", "updated_at"])
+    session.save(update_fields=["status", "ended_at", "updated_at", "program"])
     audit.record(
         actor=actor,
         action="session.completed" if reason is None else "session.completed_by_support",
@@ -211,6 +217,7 @@ def _complete(
         confirmed=warning.code if warning is not None else None,
         no_show_user_ids=sorted(p.user_id for p in no_shows),
         tutor_balance_cents=deposit.tutor_balance_cents,
+        program_id=program.pk,
     )
     after_commit_send_recap(session_id=session.pk)
     session.completion = completion
@@ -218,9 +225,49 @@ def _complete(
 
 
 def _lock_query() -> QuerySet[Session]:
-    return Session.objects.select_for_update(of=("self",)).annotate(
-        rate_cents=hourly_rate_expression()
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("program")
+        .annotate(rate_cents=hourly_rate_expression())
     )
+
+
+def _funding_program(
+    session: Session,
+    *,
+    participants: list[Participant],
+    minutes: int,
+    rate_cents: int,
+    actor: User,
+) -> Program:
+    """The program that pays: the one booked with the session (its reservation covers the
+    planned length; logged time beyond it must fit what the program has left), or for a
+    session booked before programs existed, the program that covers it now."""
+    program = session.program
+    if program is None:
+        students = [p.user for p in participants if p.state == ParticipantState.ACCEPTED]
+        funding = choose_program(
+            organization=session.organization,
+            course=session.course,
+            tutor=session.tutor,
+            students=students,
+            start=session.scheduled_start,
+            minutes=minutes,
+            rate_cents=rate_cents,
+            actor=actor,
+            lock=False,
+            exclude_session_id=session.pk,
+        )
+        session.program = funding.program
+        return funding.program
+    if program.budget_amount is None:
+        return program
+    usage = usage_of([program], exclude_session_id=session.pk)[program.pk]
+    needed = cost(program, minutes=minutes, rate_cents=rate_cents)
+    left = usage.left
+    if left is not None and needed > left:
+        raise budget_refusal(usage, needed=needed, minutes=minutes)
+    return program
 
 
 def _mark_no_shows(participants: list[Participant], user_ids: Collection[int]) -> list[Participant]:

@@ -2,9 +2,9 @@
 
 History is never edited. The completion and its earning stay exactly as the tutor logged them;
 each correction is a new row with a new transfer for the difference (a reversal back to the
-organization's budget, or an adjustment either way). If the earning was already paid out, the
-difference simply lands on the tutor's balance — which may go negative — and the next weekly
-payout nets it.
+budget the earning drew on, its program's, or an adjustment either way). If the earning was
+already paid out, the difference simply lands on the tutor's balance — which may go negative —
+and the next weekly payout nets it.
 
 Only support agents call these; Support's two-agent approval flow is built on top of them.
 """
@@ -19,7 +19,7 @@ from studyhall.core.errors import Conflict, Forbidden, InvalidInput, RuleViolati
 from studyhall.core.money import earnings_cents, format_cents
 from studyhall.core.text import clean_text
 from studyhall.ledger.models import TransferKind
-from studyhall.ledger.services import budget_account, post_transfer, tutor_account
+from studyhall.ledger.services import funding_account, post_transfer, tutor_account
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import Completion, Correction, CorrectionKind, Session
 from studyhall.tutoring.rules import check_duration, duration_label
@@ -133,7 +133,8 @@ def _apply(
     after = earnings_cents(hourly_rate_cents=rate, minutes=new_minutes)
     organization = session.organization
     tutor = tutor_account(organization=organization, tutor_id=session.tutor_id)
-    budget = budget_account(organization=organization)
+    # The budget the earning drew on (the session's program): the difference moves against it.
+    budget = funding_account(earning=completion.earning)
     difference = after - before
     money = format_cents(abs(difference), organization.currency)
     if kind == CorrectionKind.VOID:

@@ -1,7 +1,8 @@
 """Creating sessions and answering them: invite, request, accept, decline, cancel, remove.
 
-Booking checks who may book what (tutors approved for the course, students enrolled in it)
-and the organization's limits (`services.limits`) at request, invitation and acceptance. A
+Booking checks who may book what (tutors approved for the course, students enrolled in it),
+the organization's limits (`services.limits`) at request, invitation and acceptance, and at
+request and invitation the program that pays for it and its budget left (`programs`). A
 new time proposed for a session (`services.rescheduling`) changes what accepting and declining
 mean for whoever must answer it; see `services.proposals`.
 """
@@ -18,8 +19,9 @@ from studyhall.accounts.models import User
 from studyhall.core import audit
 from studyhall.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from studyhall.core.text import clean_text
+from studyhall.ledger.services import program_account
 from studyhall.orgs.models import Course, Enrollment, Membership, Organization, Role
-from studyhall.orgs.selectors import is_approved_tutor, roles_of
+from studyhall.orgs.selectors import hourly_rate_cents, is_approved_tutor, roles_of
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import (
@@ -30,6 +32,7 @@ from studyhall.tutoring.models import (
     Session,
     Status,
 )
+from studyhall.tutoring.programs import choose_program
 from studyhall.tutoring.rules import check_duration, completable_from, completion_deadline
 from studyhall.tutoring.services import proposals
 from studyhall.tutoring.services.limits import check_booking_limits, lock_people
@@ -111,9 +114,22 @@ def create_session(
             minutes=planned,
             actor=actor,
         )
+        funding = choose_program(
+            organization=organization,
+            course=course,
+            tutor=tutor,
+            students=students,
+            start=scheduled_start,
+            minutes=planned,
+            rate_cents=hourly_rate_cents(organization=organization, tutor_id=tutor.pk),
+            actor=actor,
+            lock=True,
+        )
+        program_account(program=funding.program)
 
         session = Session.objects.create(
             organization=organization,
+            program=funding.program,
             course=course,
             tutor=tutor,
             mode=mode,
@@ -149,6 +165,8 @@ def create_session(
             planned_minutes=planned,
             mode=mode,
             recorded_after_the_fact=session.recorded_after_the_fact,
+            program_id=funding.program.pk,
+            reserved=funding.cost,
         )
         after_commit_session_event(
             session_id=session.pk,

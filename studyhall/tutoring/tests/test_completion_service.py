@@ -22,7 +22,14 @@ from studyhall.core.errors import (
     RuleViolation,
 )
 from studyhall.core.models import AuditEntry
-from studyhall.ledger.models import Account, AccountKind, Entry, Transfer, TransferKind
+from studyhall.ledger.models import (
+    DERIVED_BALANCE_KINDS,
+    Account,
+    AccountKind,
+    Entry,
+    Transfer,
+    TransferKind,
+)
 from studyhall.ledger.selectors import balance_cents
 from studyhall.testing import factories as f
 from studyhall.testing.factories import GOOD_RECAP
@@ -146,10 +153,10 @@ def assert_paid_once(session: Session, *, amount: int, tutor: Any) -> Transfer:
     }
     assert entries == {
         (AccountKind.TUTOR_EARNINGS, tutor.pk): amount,
-        (AccountKind.ORG_BUDGET, None): -amount,
+        (AccountKind.PROGRAM_BUDGET, None): -amount,
     }
     assert balance(AccountKind.TUTOR_EARNINGS, user=tutor) == amount
-    assert balance(AccountKind.ORG_BUDGET, organization_id=session.organization_id) == -amount
+    assert balance(AccountKind.PROGRAM_BUDGET, organization_id=session.organization_id) == -amount
     return transfer
 
 
@@ -249,12 +256,12 @@ def test_balances_add_up_over_several_sessions(cast: Cast) -> None:
         complete(s, cast.tutor, minutes=minutes)
     total = sum(amounts.values())
     assert balance(AccountKind.TUTOR_EARNINGS, user=cast.tutor) == total
-    assert balance(AccountKind.ORG_BUDGET, organization=cast.org) == -total
+    assert balance(AccountKind.PROGRAM_BUDGET, organization=cast.org) == -total
     assert sorted(Transfer.objects.values_list("amount_cents", flat=True)) == [750, 1649, 2699]
     for account in Account.objects.all():
         summed = account.entries.aggregate(total=Sum("amount_cents"))["total"]
         assert balance_cents(account) == summed
-        assert account.balance_cents == (0 if account.kind == AccountKind.ORG_BUDGET else summed)
+        assert account.balance_cents == (0 if account.kind in DERIVED_BALANCE_KINDS else summed)
     assert Entry.objects.aggregate(total=Sum("amount_cents"))["total"] == 0
 
 

@@ -116,7 +116,11 @@ def test_a_tutor_invites_students(cast: Cast) -> None:
         "planned_minutes": 60,
         "mode": "in_person",
         "recorded_after_the_fact": False,
+        # The organization's default program pays; 60 minutes at $15/h are held against it.
+        "program_id": session.program_id,
+        "reserved": 1500,
     }
+    assert session.program is not None and session.program.is_default
 
 
 def test_a_student_requests_a_tutor(cast: Cast) -> None:

@@ -13,6 +13,7 @@ from studyhall.core import audit
 from studyhall.core.money import CURRENCY_CHOICES
 from studyhall.orgs.models import Member, Membership, MemberStatus, Organization, Role
 from studyhall.orgs.services.people import clean_email
+from studyhall.orgs.services.programs import open_default_program
 
 
 class Command(BaseCommand):
@@ -47,6 +48,7 @@ class Command(BaseCommand):
                 time_zone=options["time_zone"],
                 currency=options["currency"],
             )
+            open_default_program(organization)
             admin = User.objects.filter(email=email).first()
             created = admin is None
             if admin is None:

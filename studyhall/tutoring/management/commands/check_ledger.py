@@ -1,5 +1,6 @@
 """`manage.py check_ledger`: prove the ledger balances, every completed session is paid once
-(net of its corrections), and every payout pays exactly its earnings.
+(net of its corrections) from its own program's budget, each program's spend equals its
+sessions' pay, and every payout pays exactly its earnings.
 
 Exits non-zero, listing each breach, when anything is off; meant for cron and CI.
 """
@@ -10,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studyhall.ledger.integrity import ledger_breaches
 from studyhall.ledger.models import Account, Payout, Transfer
-from studyhall.tutoring.integrity import correction_breaches, earning_breaches
+from studyhall.tutoring.integrity import correction_breaches, earning_breaches, program_breaches
 from studyhall.tutoring.models import Completion
 
 
@@ -21,7 +22,12 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        breaches = [*ledger_breaches(), *earning_breaches(), *correction_breaches()]
+        breaches = [
+            *ledger_breaches(),
+            *earning_breaches(),
+            *correction_breaches(),
+            *program_breaches(),
+        ]
         if breaches:
             for breach in breaches:
                 self.stderr.write(f"BREACH: {breach}")
