@@ -77,5 +77,6 @@ def register_defaults() -> None:
     register(NavItem("People", "console:people", 20, ("console:person",)))
     register(NavItem("Courses", "console:courses", 30, ("console:course", "console:course_new")))
     register(NavItem("Tutor approvals", "console:approvals", 40))
+    register(NavItem("Programs", "console:programs", 45, ("console:program",)))
     register(NavItem("Roster import", "console:roster", 50, ("console:roster_import",)))
     register(NavItem("Policy", "console:policy", 90))

@@ -31,6 +31,7 @@ from studyhall.orgs.models import (
     Membership,
     Organization,
     PayoutProvider,
+    Program,
     Role,
     TutorCourse,
 )
@@ -439,6 +440,66 @@ def courses(organization: Organization, *, q: str = "", archived: bool = False) 
 
 def course(organization: Organization, course_id: int) -> Course | None:
     return Course.objects.filter(organization=organization, pk=course_id).first()
+
+
+# -- programs ------------------------------------------------------------------------------
+
+
+def programs(
+    organization: Organization, *, q: str = "", archived: bool = False
+) -> QuerySet[Program]:
+    qs = Program.objects.filter(organization=organization, archived_at__isnull=not archived)
+    if q:
+        qs = qs.filter(name__icontains=q)
+    students = Program.objects.filter(pk=OuterRef("pk")).annotate(c=Count("students")).values("c")
+    courses = Program.objects.filter(pk=OuterRef("pk")).annotate(c=Count("courses")).values("c")
+    return (
+        qs.select_related("organization")
+        .annotate(
+            student_count=Coalesce(students, Value(0), output_field=IntegerField()),
+            course_count=Coalesce(courses, Value(0), output_field=IntegerField()),
+        )
+        .order_by("-is_default", "ends_on", "name", "pk")
+    )
+
+
+def program(organization: Organization, program_id: int) -> Program | None:
+    return (
+        Program.objects.filter(organization=organization, pk=program_id)
+        .select_related("organization")
+        .first()
+    )
+
+
+def students_by_email_or_school_id(
+    organization: Organization, wanted: list[str]
+) -> tuple[list[int], list[str]]:
+    """The organization's students named by email or school ID, and the names not found."""
+    lowered = [w.lower() for w in wanted]
+    rows = list(
+        Member.objects.filter(
+            organization=organization,
+            user__memberships__organization=organization,
+            user__memberships__role=Role.STUDENT,
+        )
+        .filter(Q(user__email__in=wanted) | Q(user__email__in=lowered) | Q(school_id__in=wanted))
+        .values_list("user_id", "user__email", "school_id")
+        .distinct()
+    )
+    found: dict[str, int] = {}
+    for user_id, email, school_id in rows:
+        found[email.lower()] = user_id
+        if school_id:
+            found[school_id] = user_id
+    ids: list[int] = []
+    missing: list[str] = []
+    for name in wanted:
+        match = found.get(name, found.get(name.lower()))
+        if match is None:
+            missing.append(name)
+        elif match not in ids:
+            ids.append(match)
+    return ids, missing
 
 
 def approvals(organization: Organization, *, status: str = "") -> QuerySet[TutorCourse]:

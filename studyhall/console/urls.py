@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studyhall.console.views import courses, home, people, policy, roster, sessions
+from studyhall.console.views import courses, home, people, policy, programs, roster, sessions
 
 app_name = "console"
 # Every URL but the index takes the organization as `org_id`; the access matrix test walks
@@ -32,6 +32,21 @@ urlpatterns = [
         "<int:org_id>/courses/<int:course_id>/approval/", courses.approval, name="course_approval"
     ),
     path("<int:org_id>/approvals/", courses.approvals, name="approvals"),
+    path("<int:org_id>/programs/", programs.programs, name="programs"),
+    path("<int:org_id>/programs/<int:program_id>/", programs.program, name="program"),
+    path(
+        "<int:org_id>/programs/<int:program_id>/archive/", programs.archive, name="program_archive"
+    ),
+    path(
+        "<int:org_id>/programs/<int:program_id>/students/",
+        programs.students,
+        name="program_students",
+    ),
+    path(
+        "<int:org_id>/programs/<int:program_id>/students/<int:user_id>/remove/",
+        programs.remove_student,
+        name="program_student_remove",
+    ),
     path("<int:org_id>/roster/", roster.roster, name="roster"),
     path("<int:org_id>/roster/<int:import_id>/", roster.roster_import, name="roster_import"),
     path("<int:org_id>/roster/<int:import_id>/apply/", roster.roster_apply, name="roster_apply"),

@@ -76,8 +76,30 @@ class Usage:
             return 0.0
         return max(0.0, min(1.0 - self.spent_share, self.reserved / self.budget))
 
-    def label(self, amount: int | None) -> str:
-        return "No cap" if amount is None else self.program.format_amount(amount)
+    @property
+    def spent_percent(self) -> str:
+        """For an SVG width: 0 to 100 with one decimal, as text."""
+        return f"{self.spent_share * 100:.1f}"
+
+    @property
+    def reserved_percent(self) -> str:
+        return f"{self.reserved_share * 100:.1f}"
+
+    @property
+    def spent_label(self) -> str:
+        return self.program.format_amount(self.spent)
+
+    @property
+    def reserved_label(self) -> str:
+        return self.program.format_amount(self.reserved)
+
+    @property
+    def left_label(self) -> str:
+        return "No cap" if self.left is None else self.program.format_amount(self.left)
+
+    @property
+    def over_budget(self) -> bool:
+        return self.left is not None and self.left < 0
 
 
 def cost(program: Program, *, minutes: int, rate_cents: int) -> int:

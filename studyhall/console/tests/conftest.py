@@ -12,7 +12,7 @@ from conftest import Cast
 from studyhall.accounts.models import User
 from studyhall.console.models import RosterImport
 from studyhall.console.services.roster import check_roster
-from studyhall.orgs.models import Role
+from studyhall.orgs.models import Program, Role
 from studyhall.testing import factories as f
 
 ROSTER = (
@@ -46,12 +46,14 @@ def console(cast: Cast) -> Console:
             "user_id": cast.tutor.pk,
             "course_id": cast.course.pk,
             "import_id": _roster(cast.org.pk, cast.admin).pk,
+            "program_id": Program.objects.get(organization=cast.org, is_default=True).pk,
         },
         other_ids={
             "org_id": cast.other_org.pk,
             "user_id": cast.outsider.pk,
             "course_id": other_course.pk,
             "import_id": _roster(cast.other_org.pk, other_admin).pk,
+            "program_id": Program.objects.get(organization=cast.other_org, is_default=True).pk,
         },
     )
 

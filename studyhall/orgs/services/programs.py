@@ -1,6 +1,7 @@
 """Programs: what an organization pays tutoring for, and within which budget.
 
-Writes by the organization's admins: create, edit, archive (and reopen), and enrol students.
+Writes by the organization's admins: create, edit, archive (and reopen), add and remove
+students.
 Coverage and the budget left are decided at booking and completion (`tutoring.programs`).
 """
 
@@ -46,7 +47,9 @@ class ProgramInput:
     # Cents (money) or minutes (hours); None: no cap.
     budget_amount: int | None
     course_ids: Collection[int] = ()
-    student_ids: Collection[int] = ()
+    # None on an update: the students stay as they are (the console adds and removes them
+    # one list at a time).
+    student_ids: Collection[int] | None = ()
     tutor_ids: Collection[int] = ()
     is_default: bool = False
 
@@ -83,7 +86,7 @@ def create_program(*, organization_id: int, actor: User, data: ProgramInput) -> 
         is_default=cleaned.is_default,
     )
     program.courses.set(cleaned.course_ids)
-    program.students.set(cleaned.student_ids)
+    program.students.set(cleaned.student_ids or ())
     program.tutors.set(cleaned.tutor_ids)
     audit.record(
         actor=actor,
@@ -105,7 +108,7 @@ def update_program(
         raise RuleViolation(
             f"{program.name} is archived; reopen it before changing it.", code="program_archived"
         )
-    before = _facts(_current(program))
+    before = _facts(_current(program, with_students=data.student_ids is not None))
     cleaned = _clean(organization, data, except_id=program.pk)
     if data.is_default and not program.is_default:
         _clear_default(organization, actor)
@@ -117,7 +120,8 @@ def update_program(
         update_fields=["name", "starts_on", "ends_on", "budget_unit", "budget_amount", "is_default"]
     )
     program.courses.set(cleaned.course_ids)
-    program.students.set(cleaned.student_ids)
+    if cleaned.student_ids is not None:
+        program.students.set(cleaned.student_ids)
     program.tutors.set(cleaned.tutor_ids)
     after = _facts(cleaned)
     if after != before:
@@ -162,15 +166,18 @@ def set_program_archived(
     return program
 
 
-def enrol_in_program(
-    *, organization: Organization, program: Program, actor: User, student_ids: Iterable[int]
+def add_program_students(
+    *, organization_id: int, program_id: int, actor: User, student_ids: Iterable[int]
 ) -> int:
-    """Add students to a program (roster import); returns how many were new. The caller has
-    checked that the actor runs the organization and that the students are its students."""
+    """Add students of the organization to a program; returns how many were new."""
     require_transaction()
-    if program.organization_id != organization.pk:
-        raise NotFound("There is no such program.")
-    wanted = set(student_ids)
+    organization = admin_organization(actor, organization_id)
+    program = _program(organization, program_id)
+    wanted = set(_members(organization, list(student_ids), Role.STUDENT, field="students"))
+    if not wanted:
+        raise InvalidInput(
+            "Choose students of this organization to add.", code="no_students", field="students"
+        )
     already = set(program.students.filter(pk__in=wanted).values_list("pk", flat=True))
     new = sorted(wanted - already)
     if new:
@@ -183,6 +190,25 @@ def enrol_in_program(
             student_ids=new,
         )
     return len(new)
+
+
+def remove_program_student(
+    *, organization_id: int, program_id: int, actor: User, student_id: int
+) -> None:
+    """Take a student out of a program: sessions already booked on it keep it."""
+    require_transaction()
+    organization = admin_organization(actor, organization_id)
+    program = _program(organization, program_id)
+    if not program.students.filter(pk=student_id).exists():
+        raise NotFound("That student is not in this program.")
+    program.students.remove(student_id)
+    audit.record(
+        actor=actor,
+        action="program.student_removed",
+        organization_id=organization.pk,
+        program_id=program.pk,
+        student_id=student_id,
+    )
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -212,7 +238,7 @@ def _clear_default(organization: Organization, actor: User) -> None:
     )
 
 
-def _current(program: Program) -> ProgramInput:
+def _current(program: Program, *, with_students: bool = True) -> ProgramInput:
     return ProgramInput(
         name=program.name,
         starts_on=program.starts_on,
@@ -220,7 +246,9 @@ def _current(program: Program) -> ProgramInput:
         budget_unit=program.budget_unit,
         budget_amount=program.budget_amount,
         course_ids=sorted(program.courses.values_list("pk", flat=True)),
-        student_ids=sorted(program.students.values_list("pk", flat=True)),
+        student_ids=sorted(program.students.values_list("pk", flat=True))
+        if with_students
+        else None,
         tutor_ids=sorted(program.tutors.values_list("pk", flat=True)),
         is_default=program.is_default,
     )
@@ -234,10 +262,9 @@ def _facts(data: ProgramInput) -> dict[str, Any]:
         "budget_unit": data.budget_unit,
         "budget_amount": data.budget_amount,
         "course_ids": sorted(data.course_ids),
-        "student_ids": sorted(data.student_ids),
         "tutor_ids": sorted(data.tutor_ids),
         "is_default": data.is_default,
-    }
+    } | ({} if data.student_ids is None else {"student_ids": sorted(data.student_ids)})
 
 
 def _clean(
@@ -284,7 +311,11 @@ def _clean(
         raise InvalidInput(
             "Choose courses of this organization.", code="unknown_course", field="courses"
         )
-    student_ids = _members(organization, data.student_ids, Role.STUDENT, field="students")
+    student_ids = (
+        None
+        if data.student_ids is None
+        else _members(organization, data.student_ids, Role.STUDENT, field="students")
+    )
     tutor_ids = _members(organization, data.tutor_ids, Role.TUTOR, field="tutors")
     if not data.is_default and not course_ids:
         raise InvalidInput(
