@@ -22,6 +22,7 @@ from studyhall.orgs.models import (
     Member,
     Membership,
     Organization,
+    Program,
     Role,
     TutorCourse,
 )
@@ -107,6 +108,8 @@ def seed_history(
             course=p[1], tutor=p[0], status=ApprovalStatus.ACTIVE
         ).exists()
     ]
+    # The history is paid by the open default program (the demo's grant starts later).
+    default = Program.objects.filter(organization=organization, is_default=True).first()
     planned: list[tuple[Session, list[User], str]] = []
     for week in range(WEEKS, 0, -1):
         monday = (now - timedelta(weeks=week)).astimezone(zone).replace(hour=0, minute=0)
@@ -121,6 +124,7 @@ def seed_history(
             )[0]
             session = Session(
                 organization=organization,
+                program=default,
                 course=course,
                 tutor=tutor,
                 mode=mode,
@@ -158,6 +162,7 @@ def seed_history(
             continue
         minutes = max(5, session.planned_minutes - rng.choice([0, 0, 5, 10]))
         earning = deposit_earning(
+            program=default,
             organization=organization,
             tutor_id=session.tutor_id,
             session_id=session.pk,

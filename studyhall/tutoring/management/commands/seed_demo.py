@@ -22,14 +22,17 @@ from studyhall.accounts.models import User
 from studyhall.core.demo import demo_seeded
 from studyhall.ledger.demo import seed_demo_payouts
 from studyhall.orgs.models import (
+    BudgetUnit,
     Course,
     Enrollment,
     Member,
     Membership,
     Organization,
+    Program,
     Role,
     TutorCourse,
 )
+from studyhall.orgs.services.programs import open_default_program
 from studyhall.tutoring.models import Mode, Session
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.tutoring.services.scheduling import (
@@ -142,6 +145,7 @@ class Command(BaseCommand):
             for code, title in COURSES
         ]
         self.seed_courses(courses, people)
+        self.seed_programs(org, courses, people)
         # The demo packs a week of session states into a few days, more than the one session
         # a day a tutor and a student may book, so the daily limit is lifted while it books.
         daily = org.pair_sessions_per_day
@@ -162,6 +166,28 @@ class Command(BaseCommand):
         for student, taken in ((people["student"], courses), (people["student2"], [chem, calc])):
             for course in taken:
                 Enrollment.objects.get_or_create(course=course, student=student)
+
+    def seed_programs(
+        self, org: Organization, courses: list[Course], people: dict[str, User]
+    ) -> None:
+        """Two programs: a STEM grant paying for Maya's and Sam's chemistry and calculus, and
+        the open default program for everything else (so every demo booking is paid for)."""
+        chem, calc, _cs = courses
+        open_default_program(org)
+        today = timezone.localdate()
+        grant, _ = Program.objects.update_or_create(
+            organization=org,
+            name="STEM Success grant",
+            defaults={
+                "starts_on": today - timedelta(days=120),
+                "ends_on": today + timedelta(days=240),
+                "budget_unit": BudgetUnit.MONEY,
+                "budget_amount": 250_000,
+                "is_default": False,
+            },
+        )
+        grant.courses.set([chem, calc])
+        grant.students.set([people["student"], people["student2"]])
 
     def seed_sessions(
         self, org: Organization, courses: list[Course], people: dict[str, User]
