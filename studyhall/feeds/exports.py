@@ -249,7 +249,7 @@ def net_earning_cents() -> Coalesce:
 def sessions_queryset(organization: Organization) -> QuerySet[Session]:
     return (
         Session.objects.filter(organization=organization)
-        .select_related("course", "tutor", "completion")
+        .select_related("course", "tutor", "completion", "program")
         .annotate(
             tutor_school_id=Coalesce(_school_id(organization, "tutor_id"), Value("")),
             net_cents=net_earning_cents(),
@@ -308,7 +308,7 @@ def session_rows(organization: Organization) -> Iterator[list[object]]:
             completion.minutes if completion else "",
             money(s.net_cents) if completion else "",  # type: ignore[attr-defined]
             currency,
-            "",  # program: filled once programs fund sessions
+            safe(s.program.name) if s.program is not None else "",
             "",  # recurring_series: Studyhall books no series of sessions
             safe(s.cancel_reason),
             iso_utc(s.created_at),

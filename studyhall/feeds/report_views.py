@@ -75,9 +75,14 @@ def reports_page(request: HtmxRequest, organization: Organization) -> HttpRespon
             "status_counts": sorted(report.total.by_status.items()),
             "courses": sorted(report.courses.items()),
             "tutors": sorted(report.tutors.items()),
+            "programs": sorted(report.programs.items()),
+            "budgets": report.budgets,
             "week_bars": bars([(w.strftime("%b %-d"), g.sessions) for w, g in weeks]),
             "course_bars": bars(
-                [(c, g.contact_minutes) for c, g in sorted(report.courses.items())]
+                [
+                    (f"{c}: {g.contact_hours} h", g.contact_minutes)
+                    for c, g in sorted(report.courses.items())
+                ]
             ),
             "chart_width": CHART_WIDTH,
             "chart_height": CHART_HEIGHT,

@@ -1,6 +1,7 @@
 """The org admin's report for a term or any date range: sessions by status, contact hours,
-unique and repeat students, no-show and cancellation rates, average recap length and spend,
-by week, course and tutor.
+unique and repeat students, no-show and cancellation rates, time from a request to its answer,
+average recap length and spend, by week, course, tutor and program; and each program's spend
+against its budget.
 
 Figures are computed from the same rows the exports write (`exports.sessions_queryset` and
 `exports.with_students`), so a report and `sessions.csv` can never disagree. Days and weeks
@@ -19,9 +20,19 @@ from typing import Any
 
 from studyhall.core.money import divide_round_half_up
 from studyhall.feeds.csvstream import money
-from studyhall.feeds.exports import recap_chars, sessions_queryset, with_students
-from studyhall.orgs.models import Organization
+from studyhall.feeds.exports import (
+    minutes_between,
+    recap_chars,
+    requests_queryset,
+    sessions_queryset,
+    with_students,
+)
+from studyhall.orgs.models import Organization, Program
 from studyhall.tutoring.models import Status
+from studyhall.tutoring.programs import Usage, usage_of
+
+# The program column of sessions booked before programs existed.
+NO_PROGRAM = "(no program)"
 
 
 @dataclass
@@ -47,6 +58,12 @@ class Report:
     weeks: dict[date, Group] = field(default_factory=dict)
     courses: dict[str, Group] = field(default_factory=dict)
     tutors: dict[str, Group] = field(default_factory=dict)
+    programs: dict[str, Group] = field(default_factory=dict)
+    # The programs running during the range, with their spend against budget (all to date).
+    budgets: list[tuple[Program, Usage]] = field(default_factory=list)
+    requests: int = 0
+    # Minutes from each answered request to the tutor's answer (accept or decline).
+    answer_minutes: list[int] = field(default_factory=list)
     unique_students: int = 0
     repeat_students: int = 0
     no_shows: int = 0
@@ -61,6 +78,24 @@ class Report:
     @property
     def cancellation_rate(self) -> str:
         return _percent(self.total.by_status[Status.CANCELED], self.total.sessions)
+
+    @property
+    def answered(self) -> int:
+        return len(self.answer_minutes)
+
+    @property
+    def median_answer_minutes(self) -> int | None:
+        """The middle answer time (the lower middle of an even count), in whole minutes."""
+        if not self.answer_minutes:
+            return None
+        ordered = sorted(self.answer_minutes)
+        return ordered[(len(ordered) - 1) // 2]
+
+    @property
+    def average_answer_minutes(self) -> int | None:
+        if not self.answer_minutes:
+            return None
+        return divide_round_half_up(sum(self.answer_minutes), len(self.answer_minutes))
 
     @property
     def average_recap_chars(self) -> int:
@@ -88,6 +123,25 @@ class Report:
             "weeks": {w.isoformat(): group(g) for w, g in sorted(self.weeks.items())},
             "courses": {c: group(g) for c, g in sorted(self.courses.items())},
             "tutors": {t: group(g) for t, g in sorted(self.tutors.items())},
+            "programs": {p: group(g) for p, g in sorted(self.programs.items())},
+            "requests": {
+                "made": self.requests,
+                "answered": self.answered,
+                "median_minutes_to_answer": self.median_answer_minutes,
+                "average_minutes_to_answer": self.average_answer_minutes,
+            },
+            "budgets": [
+                {
+                    "program_id": p.pk,
+                    "program": p.name,
+                    "unit": p.budget_unit,
+                    "budget": u.budget,
+                    "spent": u.spent,
+                    "reserved": u.reserved,
+                    "left": u.left,
+                }
+                for p, u in self.budgets
+            ],
         }
 
 
@@ -129,6 +183,7 @@ def build_report(organization: Organization, *, since: date, until: date) -> Rep
             report.weeks.setdefault(week_of(s.scheduled_start, organization), Group()),
             report.courses.setdefault(s.course.code, Group()),
             report.tutors.setdefault(s.tutor.display_name, Group()),
+            report.programs.setdefault(s.program.name if s.program else NO_PROGRAM, Group()),
         ]
         completion = getattr(s, "completion", None)
         came = [p for p in students if p.came] if s.status == Status.COMPLETED else []
@@ -149,6 +204,21 @@ def build_report(organization: Organization, *, since: date, until: date) -> Rep
             )
     report.unique_students = len(visits)
     report.repeat_students = sum(1 for n in visits.values() if n > 1)
+    asked = requests_queryset(organization).filter(created_at__gte=start, created_at__lt=end)
+    for request in asked.select_related(None).only("created_at"):
+        report.requests += 1
+        answered_at = request.answered_at  # type: ignore[attr-defined]
+        if answered_at is not None:
+            report.answer_minutes.append(minutes_between(request.created_at, answered_at))
+    running = list(
+        Program.objects.filter(
+            organization=organization, starts_on__lte=until, ends_on__gte=since
+        ).order_by("-is_default", "ends_on", "name", "pk")
+    )
+    for program in running:
+        program.organization = organization
+    usage = usage_of(running)
+    report.budgets = [(p, usage[p.pk]) for p in running]
     return report
 
 
@@ -201,4 +271,37 @@ def report_csv_rows(report: Report) -> list[list[object]]:
     rows += [line("week", w.isoformat(), g) for w, g in sorted(report.weeks.items())]
     rows += [line("course", c, g) for c, g in sorted(report.courses.items())]
     rows += [line("tutor", t, g) for t, g in sorted(report.tutors.items())]
+    rows += [line("program", p, g) for p, g in sorted(report.programs.items())]
+    rows.append([])
+    rows.append(["program", "budget_unit", "budget", "spent", "reserved", "left"])
+    for program, usage in report.budgets:
+        rows.append(
+            [
+                program.name,
+                program.budget_unit,
+                _amount(program, usage.budget),
+                _amount(program, usage.spent),
+                _amount(program, usage.reserved),
+                _amount(program, usage.left),
+            ]
+        )
+    rows.append([])
+    rows.append(["requests", "answered", "median_minutes_to_answer", "average_minutes_to_answer"])
+    rows.append(
+        [
+            report.requests,
+            report.answered,
+            "" if report.median_answer_minutes is None else report.median_answer_minutes,
+            "" if report.average_answer_minutes is None else report.average_answer_minutes,
+        ]
+    )
     return rows
+
+
+def _amount(program: Program, amount: int | None) -> object:
+    """A budget figure for the CSV: money as 12.50, hours as 1.50; blank for no cap."""
+    if amount is None:
+        return ""
+    if program.budget_unit == "money":
+        return money(amount)
+    return ("-" if amount < 0 else "") + _hours(abs(amount))

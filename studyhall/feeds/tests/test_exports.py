@@ -110,7 +110,7 @@ def test_sessions_csv(cast: Cast, scene: Scene) -> None:
         "minutes_logged": "55",
         "earnings": "13.75",
         "currency": "USD",
-        "program": "",
+        "program": "General tutoring",
         "recurring_series": "",
         "cancel_reason": "",
         "created_at_utc": "2026-03-01T15:00:00Z",

@@ -14,7 +14,7 @@ import time_machine
 from django.test import Client
 
 from studyhall.feeds.exports import EXPORTS
-from studyhall.feeds.reports import build_report
+from studyhall.feeds.reports import build_report, report_csv_rows
 from studyhall.feeds.tests.scene import build_scene
 from studyhall.orgs.models import Term
 from studyhall.testing import factories as f
@@ -51,7 +51,8 @@ def fixture(cast: Cast) -> None:
 
 def test_the_hand_counted_report(cast: Cast, fixture: None) -> None:
     report = build_report(cast.org, since=date(2026, 3, 1), until=date(2026, 3, 14)).as_dict()
-    assert {k: v for k, v in report.items() if k not in ("weeks", "courses", "tutors")} == {
+    nested = ("weeks", "courses", "tutors", "programs", "budgets", "requests")
+    assert {k: v for k, v in report.items() if k not in nested} == {
         "since": "2026-03-01",
         "until": "2026-03-14",
         "currency": "USD",
@@ -75,12 +76,74 @@ def test_the_hand_counted_report(cast: Cast, fixture: None) -> None:
     assert (weeks["2026-03-09"]["sessions"], weeks["2026-03-09"]["contact_hours"]) == (1, "1.50")
     assert report["courses"]["CHEM 110"]["contact_hours"] == "4.33"
     assert report["tutors"]["Tess Tutor"]["spend_cents"] == 3250
+    # Every session here is paid by the organization's open default program.
+    assert list(report["programs"]) == ["General tutoring"]
+    assert report["programs"]["General tutoring"]["spend_cents"] == 3250
+    # Maya's request was answered 90 minutes after she made it.
+    assert report["requests"] == {
+        "made": 1,
+        "answered": 1,
+        "median_minutes_to_answer": 90,
+        "average_minutes_to_answer": 90,
+    }
 
     # Days are New York's: the Sunday-night session is in a range ending on Sunday; the
     # Monday one is not.
     assert (
         build_report(cast.org, since=date(2026, 3, 1), until=date(2026, 3, 8)).total.sessions == 4
     )
+
+
+def test_spend_by_program_and_against_budget(cast: Cast, fixture: None) -> None:
+    grant = f.make_program(
+        cast.org,
+        name="STEM grant",
+        courses=[cast.course],
+        students=[cast.student],
+        starts_on=date(2026, 3, 1),
+        ends_on=date(2026, 6, 30),
+        budget_amount=10_000,
+    )
+    later = f.make_program(
+        cast.org, name="Fall grant", starts_on=date(2026, 9, 1), ends_on=date(2026, 12, 31)
+    )
+    start = datetime(2026, 3, 11, 15, 0, tzinfo=UTC)
+    with time_machine.travel(start - timedelta(days=1), tick=False):
+        session = f.make_session(
+            org=cast.org, tutor=cast.tutor, students=[cast.student], start=start, program=grant
+        )
+    with time_machine.travel(start + timedelta(minutes=70), tick=False):
+        complete_session(session_id=session.pk, actor=cast.tutor, minutes=40, recap=f.GOOD_RECAP)
+    report = build_report(cast.org, since=date(2026, 3, 1), until=date(2026, 3, 14))
+    assert {name: g.spend_cents for name, g in report.programs.items()} == {
+        "General tutoring": 3250,
+        "STEM grant": 1000,
+    }
+    assert report.as_dict()["budgets"] == [
+        {
+            "program_id": cast.org.programs.get(is_default=True).pk,
+            "program": "General tutoring",
+            "unit": "money",
+            "budget": None,
+            "spent": 3250,
+            "reserved": 750,  # the scheduled request: 30 minutes at $15/h
+            "left": None,
+        },
+        {
+            "program_id": grant.pk,
+            "program": "STEM grant",
+            "unit": "money",
+            "budget": 10_000,
+            "spent": 1000,
+            "reserved": 0,
+            "left": 9000,
+        },
+    ]
+    assert later.pk not in [p.pk for p, _ in report.budgets]
+    lines = report_csv_rows(report)
+    assert ["program", "STEM grant", 1, 1, 0, 0, "1.33", "10.00"] in lines
+    assert ["STEM grant", "money", "100.00", "10.00", "0.00", "90.00"] in lines
+    assert lines[-1] == [1, 1, 90, 90]
 
 
 def test_the_report_equals_the_sessions_export(cast: Cast, fixture: None) -> None:
@@ -106,6 +169,14 @@ def test_the_reports_page_chart_csv_and_api(cast: Cast, fixture: None, client: C
     assert '<svg role="img" aria-labelledby="weeks-chart-title weeks-chart-desc"' in html
     assert "Sessions per week, Mar 2 to Mar 9" in html
     assert "<td>2026-03-02</td><td>4</td><td>2.83</td>" in html
+    assert '<svg role="img" aria-labelledby="courses-chart-title courses-chart-desc"' in html
+    assert "<title>CHEM 110: 4.33 h</title>" in html
+    assert "<tr><td>General tutoring</td><td>5</td><td>4.33</td><td>3250</td></tr>" in html
+    assert "<dd>90 min (median), 90 min (average)</dd>" in html
+    assert (
+        '<tr><th scope="row">General tutoring</th><td>No cap</td><td>$32.50</td>'
+        "<td>$7.50</td><td>No cap</td></tr>"
+    ) in html
 
     download = client.get(
         f"/console/{cast.org.pk}/reports/", {"term": str(term.pk), "format": "csv"}
