@@ -446,9 +446,12 @@ def course(organization: Organization, course_id: int) -> Course | None:
 
 
 def programs(
-    organization: Organization, *, q: str = "", archived: bool = False
+    organization: Organization, *, q: str = "", archived: bool | None = False
 ) -> QuerySet[Program]:
-    qs = Program.objects.filter(organization=organization, archived_at__isnull=not archived)
+    """Open programs, or archived ones; both when `archived` is None."""
+    qs = Program.objects.filter(organization=organization)
+    if archived is not None:
+        qs = qs.filter(archived_at__isnull=not archived)
     if q:
         qs = qs.filter(name__icontains=q)
     students = Program.objects.filter(pk=OuterRef("pk")).annotate(c=Count("students")).values("c")

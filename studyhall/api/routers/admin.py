@@ -1,11 +1,12 @@
 """The org admin's API: /api/v1/admin/orgs/{org_id}/… — people, courses, tutor approvals,
-sessions, policy and roster import, scoped to organizations the caller administers (another
-organization answers 404, a member without the admin role 403). Errors are problem+json."""
+sessions, programs, policy and roster import, scoped to organizations the caller administers
+(another organization answers 404, a member without the admin role 403). Errors are
+problem+json."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -30,14 +31,18 @@ from studyhall.orgs.models import (
     Member,
     MemberStatus,
     Organization,
+    Program,
     Role,
     TutorCourse,
 )
 from studyhall.orgs.services import courses as course_service
 from studyhall.orgs.services import people as people_service
+from studyhall.orgs.services import programs as program_service
 from studyhall.orgs.services.access import admin_organization
 from studyhall.orgs.services.policy import POLICY_FIELDS
+from studyhall.orgs.services.programs import ProgramInput
 from studyhall.tutoring.models import Mode, Session, Status
+from studyhall.tutoring.programs import usage_of
 
 
 def _require_admin(request: HttpRequest, user: User) -> User:
@@ -417,6 +422,241 @@ def put_employee_id(
             employee_id=payload.employee_id,
         )
     return _one_person(organization, user_id)
+
+
+# -- programs ------------------------------------------------------------------------------
+
+
+class ProgramIn(Input):
+    name: StrictStr = Field(max_length=200)
+    starts_on: date
+    ends_on: date = Field(description="The program's last day, inclusive.")
+    budget_unit: Literal["money", "hours"] = "money"
+    budget_amount: StrictInt | None = Field(
+        None, description="Cents for a money budget, minutes for an hours budget; null: no cap."
+    )
+    course_ids: list[StrictInt] = Field(default_factory=list, max_length=500)
+    student_ids: list[StrictInt] = Field(default_factory=list, max_length=10_000)
+    tutor_ids: list[StrictInt] = Field(
+        default_factory=list, max_length=500, description="Empty: any approved tutor."
+    )
+    is_default: StrictBool = False
+
+
+class ProgramPatchIn(Input):
+    name: StrictStr | None = Field(None, max_length=200)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    budget_unit: Literal["money", "hours"] | None = None
+    budget_amount: StrictInt | None = None
+    clear_budget: StrictBool = Field(False, description="True removes the cap.")
+    course_ids: list[StrictInt] | None = Field(None, max_length=500)
+    student_ids: list[StrictInt] | None = Field(None, max_length=10_000)
+    tutor_ids: list[StrictInt] | None = Field(None, max_length=500)
+    is_default: StrictBool | None = None
+    archived: StrictBool | None = None
+
+
+class ProgramOut(Schema):
+    id: int
+    name: str
+    starts_on: date
+    ends_on: date
+    budget_unit: str
+    budget_amount: int | None
+    is_default: bool
+    archived: bool
+    course_ids: list[int]
+    tutor_ids: list[int]
+    student_count: int
+    spent: int = Field(description="In the budget's unit (cents or minutes), to date.")
+    reserved: int = Field(description="What booked sessions hold at their planned length.")
+    left: int | None
+
+
+class ProgramsOut(Schema):
+    programs: list[ProgramOut]
+    next_offset: int | None
+
+
+class ProgramStudentsIn(Input):
+    student_ids: list[StrictInt] = Field(max_length=10_000)
+
+
+class AddedOut(Schema):
+    added: int
+
+
+class RemovedOut(Schema):
+    removed: bool
+
+
+def _programs_out(programs: list[Program]) -> list[dict[str, Any]]:
+    usage = usage_of(programs)
+    return [
+        {
+            "id": p.pk,
+            "name": p.name,
+            "starts_on": p.starts_on,
+            "ends_on": p.ends_on,
+            "budget_unit": p.budget_unit,
+            "budget_amount": p.budget_amount,
+            "is_default": p.is_default,
+            "archived": p.archived_at is not None,
+            "course_ids": sorted(c.pk for c in p.courses.all()),
+            "tutor_ids": sorted(t.pk for t in p.tutors.all()),
+            "student_count": p.student_count,  # type: ignore[attr-defined]
+            "spent": usage[p.pk].spent,
+            "reserved": usage[p.pk].reserved,
+            "left": usage[p.pk].left,
+        }
+        for p in programs
+    ]
+
+
+def _one_program(organization: Organization, program_id: int) -> dict[str, Any]:
+    program = (
+        selectors.programs(organization, archived=None)
+        .filter(pk=program_id)
+        .prefetch_related("courses", "tutors")
+        .first()
+    )
+    if program is None:
+        raise NotFound("There is no such program.")
+    return _programs_out([program])[0]
+
+
+@router.get("/orgs/{int:org_id}/programs", response={200: ProgramsOut, **ERRORS})
+def list_programs(
+    request: HttpRequest,
+    org_id: int,
+    archived: bool = False,
+    q: str = Query("", max_length=100),
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> dict[str, Any]:
+    """The organization's programs with their spend against budget."""
+    organization = _org(request, org_id)
+    rows, next_offset = _page(
+        selectors.programs(organization, q=q, archived=archived).prefetch_related(
+            "courses", "tutors"
+        ),
+        limit,
+        offset,
+    )
+    return {"programs": _programs_out(rows), "next_offset": next_offset}
+
+
+@router.post("/orgs/{int:org_id}/programs", response={201: ProgramOut, **ERRORS})
+def create_program(request: HttpRequest, org_id: int, payload: ProgramIn) -> Reply[dict[str, Any]]:
+    organization = _org(request, org_id)
+    with transaction.atomic(durable=True):
+        program = program_service.create_program(
+            organization_id=organization.pk,
+            actor=actor_of(request),
+            data=ProgramInput(**payload.model_dump()),
+        )
+    return Reply(201, _one_program(organization, program.pk))
+
+
+@router.get("/orgs/{int:org_id}/programs/{int:program_id}", response={200: ProgramOut, **ERRORS})
+def get_program(request: HttpRequest, org_id: int, program_id: int) -> dict[str, Any]:
+    return _one_program(_org(request, org_id), program_id)
+
+
+@router.patch("/orgs/{int:org_id}/programs/{int:program_id}", response={200: ProgramOut, **ERRORS})
+def patch_program(
+    request: HttpRequest, org_id: int, program_id: int, payload: ProgramPatchIn
+) -> dict[str, Any]:
+    """Change what is given; `archived` archives or reopens. Students listed replace them."""
+    organization = _org(request, org_id)
+    program = selectors.program(organization, program_id)
+    if program is None:
+        raise NotFound("There is no such program.")
+    actor = actor_of(request)
+    changes = payload.model_dump(exclude_unset=True)
+    archived = changes.pop("archived", None)
+    clear = changes.pop("clear_budget", False)
+    with transaction.atomic(durable=True):
+        if archived is False and program.archived_at is not None:
+            program = program_service.set_program_archived(
+                organization_id=organization.pk, program_id=program.pk, actor=actor, archived=False
+            )
+        if changes or clear:
+            current: dict[str, Any] = {
+                "name": program.name,
+                "starts_on": program.starts_on,
+                "ends_on": program.ends_on,
+                "budget_unit": program.budget_unit,
+                "budget_amount": None if clear else program.budget_amount,
+                "course_ids": list(program.courses.values_list("pk", flat=True)),
+                "student_ids": None,
+                "tutor_ids": list(program.tutors.values_list("pk", flat=True)),
+                "is_default": program.is_default,
+            }
+            current.update(
+                {k: v for k, v in changes.items() if v is not None or k == "budget_amount"}
+            )
+            program = program_service.update_program(
+                organization_id=organization.pk,
+                program_id=program.pk,
+                actor=actor,
+                data=ProgramInput(**current),
+            )
+        if archived is True and program.archived_at is None:
+            program_service.set_program_archived(
+                organization_id=organization.pk, program_id=program.pk, actor=actor, archived=True
+            )
+    return _one_program(organization, program_id)
+
+
+@router.delete("/orgs/{int:org_id}/programs/{int:program_id}", response={200: ProgramOut, **ERRORS})
+def archive_program(request: HttpRequest, org_id: int, program_id: int) -> dict[str, Any]:
+    """Programs are archived, never deleted: the sessions they paid for keep naming them."""
+    organization = _org(request, org_id)
+    with transaction.atomic(durable=True):
+        program_service.set_program_archived(
+            organization_id=organization.pk,
+            program_id=program_id,
+            actor=actor_of(request),
+            archived=True,
+        )
+    return _one_program(organization, program_id)
+
+
+@router.post(
+    "/orgs/{int:org_id}/programs/{int:program_id}/students", response={200: AddedOut, **ERRORS}
+)
+def add_program_students(
+    request: HttpRequest, org_id: int, program_id: int, payload: ProgramStudentsIn
+) -> dict[str, Any]:
+    organization = _org(request, org_id)
+    with transaction.atomic(durable=True):
+        added = program_service.add_program_students(
+            organization_id=organization.pk,
+            program_id=program_id,
+            actor=actor_of(request),
+            student_ids=payload.student_ids,
+        )
+    return {"added": added}
+
+
+@router.delete(
+    "/orgs/{int:org_id}/programs/{int:program_id}/students/{int:user_id}",
+    response={200: RemovedOut, **ERRORS},
+)
+def remove_program_student(
+    request: HttpRequest, org_id: int, program_id: int, user_id: int
+) -> dict[str, Any]:
+    organization = _org(request, org_id)
+    with transaction.atomic(durable=True):
+        removed = program_service.remove_program_student(
+            organization_id=organization.pk,
+            program_id=program_id,
+            actor=actor_of(request),
+            student_id=user_id,
+        )
+    return {"removed": removed}
 
 
 # -- courses and approvals -----------------------------------------------------------------

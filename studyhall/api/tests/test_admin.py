@@ -19,7 +19,15 @@ from studyhall.api.tests.support import PROBLEM, Api, assert_problem
 from studyhall.console.models import RosterImport
 from studyhall.console.services.roster import HEADER, check_roster
 from studyhall.core.models import AuditEntry
-from studyhall.orgs.models import Course, Member, Organization, Role, TutorCourse, TutorRate
+from studyhall.orgs.models import (
+    Course,
+    Member,
+    Organization,
+    Program,
+    Role,
+    TutorCourse,
+    TutorRate,
+)
 from studyhall.testing import factories as f
 
 ApiAs = Callable[[User | None], Api]
@@ -51,6 +59,7 @@ def world(cast: Cast) -> dict[str, Any]:
             "course_id": cast.course.pk,
             "tutor_id": cast.tutor.pk,
             "import_id": mine.pk,
+            "program_id": Program.objects.get(organization=cast.org, is_default=True).pk,
         },
         "other_ids": {
             "org_id": cast.other_org.pk,
@@ -58,6 +67,7 @@ def world(cast: Cast) -> dict[str, Any]:
             "course_id": other_course.pk,
             "tutor_id": cast.outsider.pk,
             "import_id": theirs.pk,
+            "program_id": Program.objects.get(organization=cast.other_org, is_default=True).pk,
         },
     }
 
@@ -82,7 +92,7 @@ def _call(api: Api, method: str, path: str) -> Any:
 
 
 def test_the_matrix_walks_every_admin_endpoint() -> None:
-    assert len(ENDPOINTS) == 21
+    assert len(ENDPOINTS) == 28
 
 
 @pytest.mark.parametrize(("method", "template"), ENDPOINTS, ids=[f"{m} {p}" for m, p in ENDPOINTS])

@@ -14,7 +14,6 @@ from studyhall.console import selectors
 from studyhall.console.forms import refuse
 from studyhall.console.pages import SHOWN, console_page, page_query, paginate, render_console
 from studyhall.console.program_forms import ProgramForm, ProgramStudentsForm
-from studyhall.core.errors import NotFound
 from studyhall.orgs.models import Organization, Program
 from studyhall.orgs.services import programs as service
 from studyhall.tutoring.programs import usage_of
@@ -181,20 +180,21 @@ def remove_student(
     request: HtmxRequest, organization: Organization, program_id: int, user_id: int
 ) -> HttpResponse:
     _program(organization, program_id)
-    if selectors.member(organization, user_id) is None:
-        raise Http404("There is no such person.")
     try:
         with transaction.atomic(durable=True):
-            service.remove_program_student(
+            removed = service.remove_program_student(
                 organization_id=organization.pk,
                 program_id=program_id,
                 actor=viewer_of(request),
                 student_id=user_id,
             )
-    except (*SHOWN, NotFound) as exc:
+    except SHOWN as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "The student is no longer in the program.")
+        if removed:
+            messages.success(request, "The student is no longer in the program.")
+        else:
+            messages.info(request, "That person was not in the program.")
     return redirect("console:program", org_id=organization.pk, program_id=program_id)
 
 

@@ -24,6 +24,7 @@ from studyhall.orgs.models import (
     OPEN_START,
     BudgetUnit,
     Course,
+    Member,
     Membership,
     Organization,
     Program,
@@ -194,13 +195,16 @@ def add_program_students(
 
 def remove_program_student(
     *, organization_id: int, program_id: int, actor: User, student_id: int
-) -> None:
-    """Take a student out of a program: sessions already booked on it keep it."""
+) -> bool:
+    """Take a student out of a program (sessions already booked on it keep it); False when
+    they were not in it."""
     require_transaction()
     organization = admin_organization(actor, organization_id)
     program = _program(organization, program_id)
+    if not Member.objects.filter(organization=organization, user_id=student_id).exists():
+        raise NotFound("There is no such person.")
     if not program.students.filter(pk=student_id).exists():
-        raise NotFound("That student is not in this program.")
+        return False
     program.students.remove(student_id)
     audit.record(
         actor=actor,
@@ -209,6 +213,7 @@ def remove_program_student(
         program_id=program.pk,
         student_id=student_id,
     )
+    return True
 
 
 # -- helpers -------------------------------------------------------------------------------
