@@ -12,6 +12,8 @@ The format (UTF-8, comma-separated, one person a row, this header):
 - `enrolled_courses`: course codes the student takes, separated by `;`.
 - `tutor_courses`: course codes the tutor is approved (Active) for, separated by `;`.
 - `status`: `active` (default) or `deactivated`.
+- `programs` (an optional last column): names of the organization's open programs the student
+  is enrolled in, separated by `;` (programs are not created by an import).
 
 A course code that the organization does not have yet is created, titled by its code.
 Imports only add: roles, enrollments and approvals are never taken away by a missing entry.
@@ -52,12 +54,15 @@ from studyhall.orgs.models import (
     Membership,
     MemberStatus,
     Organization,
+    Program,
     Role,
     TutorCourse,
 )
 from studyhall.orgs.services.access import admin_organization, require_transaction
 
 HEADER = ["school_id", "email", "name", "roles", "enrolled_courses", "tutor_courses", "status"]
+# The optional last column: the programs a student is enrolled in.
+PROGRAMS_COLUMN = "programs"
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
 MAX_REPORTED_ERRORS = 200
@@ -85,6 +90,7 @@ class Row:
     enrolled: tuple[str, ...]
     tutors: tuple[str, ...]
     deactivated: bool
+    programs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -102,6 +108,8 @@ class Plan:
     new_enrollments: list[tuple[int | str, str]] = field(default_factory=list)
     new_approvals: list[tuple[int | str, str]] = field(default_factory=list)
     activate_approvals: list[int] = field(default_factory=list)
+    # (user id or email, program id)
+    new_program_students: list[tuple[int | str, int]] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -114,6 +122,7 @@ class Plan:
             "roles_to_add": len(self.new_roles),
             "enrollments_to_add": len(self.new_enrollments),
             "approvals_to_add": len(self.new_approvals) + len(self.activate_approvals),
+            "program_students_to_add": len(self.new_program_students),
         }
 
     @property
@@ -177,9 +186,10 @@ def parse(text: str) -> tuple[list[Row], list[dict[str, Any]]]:
     except csv.Error as exc:
         raise RosterRefused(f"Line 1 is not valid CSV: {exc}.", code="roster_bad_csv") from exc
     names = [h.strip().lower() for h in header]
-    if names != HEADER:
+    columns = [*HEADER, PROGRAMS_COLUMN] if names == [*HEADER, PROGRAMS_COLUMN] else HEADER
+    if names != columns:
         missing = [h for h in HEADER if h not in names]
-        unknown = [h for h in names if h not in HEADER]
+        unknown = [h for h in names if h not in (*HEADER, PROGRAMS_COLUMN)]
         detail = []
         if missing:
             detail.append("missing " + ", ".join(missing))
@@ -188,7 +198,8 @@ def parse(text: str) -> tuple[list[Row], list[dict[str, Any]]]:
         if not detail:
             detail.append("columns out of order")
         raise RosterRefused(
-            f"The header line must be exactly: {','.join(HEADER)} ({'; '.join(detail)}).",
+            f"The header line must be exactly: {','.join(HEADER)} (optionally followed by "
+            f",{PROGRAMS_COLUMN}) ({'; '.join(detail)}).",
             code="roster_bad_header",
         )
     rows: list[Row] = []
@@ -205,7 +216,7 @@ def parse(text: str) -> tuple[list[Row], list[dict[str, Any]]]:
                     f"A roster file may have at most {MAX_ROWS:,} rows.",
                     code="roster_too_many_rows",
                 )
-            row, problems = _row(line, values)
+            row, problems = _row(line, values, columns=len(columns))
             if row is not None:
                 first = seen_ids.setdefault(row.school_id.upper(), line)
                 if first != line:
@@ -224,10 +235,11 @@ def parse(text: str) -> tuple[list[Row], list[dict[str, Any]]]:
     return rows, errors
 
 
-def _row(line: int, values: list[str]) -> tuple[Row | None, list[str]]:
-    if len(values) != len(HEADER):
-        return None, [f"has {len(values)} columns; the header has {len(HEADER)}"]
-    school_id, email, name, roles, enrolled, tutors, status = (v.strip() for v in values)
+def _row(line: int, values: list[str], *, columns: int) -> tuple[Row | None, list[str]]:
+    if len(values) != columns:
+        return None, [f"has {len(values)} columns; the header has {columns}"]
+    school_id, email, name, roles, enrolled, tutors, status = (v.strip() for v in values[:7])
+    program_names = _split(values[7]) if columns > len(HEADER) else ()
     problems = []
     if not school_id:
         problems.append("school_id is empty")
@@ -252,6 +264,8 @@ def _row(line: int, values: list[str]) -> tuple[Row | None, list[str]]:
         problems.append("enrolled_courses needs the student role")
     if tutor_codes and Role.TUTOR not in role_set:
         problems.append("tutor_courses needs the tutor role")
+    if program_names and Role.STUDENT not in role_set:
+        problems.append("programs needs the student role")
     if any(len(c) > 32 for c in (*enrolled_codes, *tutor_codes)):
         problems.append("a course code is longer than 32 characters")
     if len(name) > 150:
@@ -268,6 +282,7 @@ def _row(line: int, values: list[str]) -> tuple[Row | None, list[str]]:
             enrolled=enrolled_codes,
             tutors=tutor_codes,
             deactivated=status == MemberStatus.DEACTIVATED,
+            programs=program_names,
         ),
         [],
     )
@@ -315,6 +330,15 @@ def plan(
         for a in TutorCourse.objects.filter(course__organization=organization)
     }
     new_courses: dict[str, str] = {}
+    programs = {
+        p.name.upper(): p.pk
+        for p in Program.objects.filter(organization=organization, archived_at__isnull=True)
+    }
+    in_programs: set[tuple[int, int]] = set(
+        Program.students.through.objects.filter(program__organization=organization).values_list(
+            "user_id", "program_id"
+        )
+    )
 
     def course_id(code: str) -> int | None:
         found = courses.get(code.upper())
@@ -343,6 +367,11 @@ def plan(
                 )
         if member is not None and member.user_id == actor.pk and row.deactivated:
             problems.append("you cannot deactivate yourself")
+        problems.extend(
+            f"there is no open program called {name!r}"
+            for name in row.programs
+            if name.upper() not in programs
+        )
         if problems:
             result.errors.append({"line": row.line, "errors": problems})
             continue
@@ -361,6 +390,10 @@ def plan(
                 cid = course_id(code)
                 if cid is None or by_email is None or (by_email.pk, cid) not in approvals:
                     result.new_approvals.append((key, code))
+            for name in row.programs:
+                pid = programs[name.upper()]
+                if by_email is None or (by_email.pk, pid) not in in_programs:
+                    result.new_program_students.append((key, pid))
             continue
         existing = member or members_by_user[by_email.pk]  # type: ignore[union-attr]
         user = users_by_id.get(existing.user_id) or existing.user
@@ -387,6 +420,10 @@ def plan(
                 result.new_approvals.append((user_id, code))
             elif approval.status != ApprovalStatus.ACTIVE:
                 result.activate_approvals.append(approval.pk)
+        for name in row.programs:
+            pid = programs[name.upper()]
+            if (user_id, pid) not in in_programs:
+                result.new_program_students.append((user_id, pid))
         if row.deactivated and existing.status != MemberStatus.DEACTIVATED:
             result.deactivate.append(user_id)
         if not row.deactivated and existing.status == MemberStatus.DEACTIVATED:
@@ -582,6 +619,12 @@ def _write(organization: Organization, result: Plan, *, actor: User) -> None:
             )
             for k, c in result.new_approvals
         ],
+        batch_size=BATCH,
+        ignore_conflicts=True,
+    )
+    through = Program.students.through
+    through.objects.bulk_create(
+        [through(program_id=pid, user_id=user_of(k)) for k, pid in result.new_program_students],
         batch_size=BATCH,
         ignore_conflicts=True,
     )

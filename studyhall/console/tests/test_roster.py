@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from conftest import Cast
 from studyhall.accounts.models import User
@@ -24,8 +25,10 @@ from studyhall.orgs.models import (
     Member,
     Membership,
     MemberStatus,
+    Program,
     TutorCourse,
 )
+from studyhall.testing import factories as f
 
 HEAD = ",".join(HEADER)
 GOOD = f"""{HEAD}
@@ -75,6 +78,7 @@ def test_dry_run_writes_nothing_but_the_report(cast: Cast) -> None:
         "roles_to_add": 4,
         "enrollments_to_add": 3,
         "approvals_to_add": 1,
+        "program_students_to_add": 0,
     }
 
 
@@ -133,8 +137,8 @@ def test_full_roster_deactivates_the_missing(cast: Cast) -> None:
             b"id,email,name\nS-1,a@b.test,A\n",
             "roster_bad_header",
             "The header line must be exactly: school_id,email,name,roles,enrolled_courses,"
-            "tutor_courses,status (missing school_id, roles, enrolled_courses, tutor_courses, "
-            "status; unknown 'id').",
+            "tutor_courses,status (optionally followed by ,programs) (missing school_id, roles, "
+            "enrolled_courses, tutor_courses, status; unknown 'id').",
         ),
         (
             (HEAD + "\nS-1,ren\xe9@b.test,Ren\xe9,student,,,\n").encode("latin-1"),
@@ -256,3 +260,42 @@ def test_twenty_thousand_rows_import_in_seconds(cast: Cast) -> None:
     again = check(cast, text)
     assert again.summary["to_add"] == 0
     assert time.process_time() - started < 15
+
+
+def test_the_optional_programs_column_enrols_students_into_programs(cast: Cast) -> None:
+    grant = f.make_program(cast.org, name="STEM grant", courses=[cast.course])
+    writing = f.make_program(cast.org, name="Writing hours", courses=[cast.course])
+    old = f.make_program(cast.org, name="Old grant", courses=[cast.course])
+    Program.objects.filter(pk=old.pk).update(archived_at=timezone.now())
+    Member.objects.filter(organization=cast.org, user=cast.student).update(school_id="S-9")
+    text = f"""{HEAD},programs
+S-1,nia@college.test,Nia New,student,CHEM 110,,,STEM grant;writing HOURS
+S-9,maya@example.test,,student,,,,STEM grant
+S-2,ted@college.test,Ted Tutor,tutor,,CHEM 110,,STEM grant
+S-3,ann@college.test,Ann,student,,,,Old grant
+"""
+    roster = check(cast, text)
+    assert roster.errors == [
+        {"line": 4, "errors": ["programs needs the student role"]},
+        {"line": 5, "errors": ["there is no open program called 'Old grant'"]},
+    ]
+    good = "\n".join(text.splitlines()[:3]) + "\n"
+    roster = check(cast, good)
+    assert roster.summary["program_students_to_add"] == 3
+    summary = apply(cast, roster)
+    assert summary["program_students_to_add"] == 3
+    nia = User.objects.get(email="nia@college.test")
+    assert set(grant.students.all()) == {nia, cast.student}
+    assert list(writing.students.all()) == [nia]
+    # Applying the same file again changes nothing.
+    assert check(cast, good).summary["program_students_to_add"] == 0
+
+
+def test_a_roster_without_the_programs_column_still_reads(cast: Cast) -> None:
+    assert check(cast, GOOD).status == ImportStatus.CHECKED
+    with pytest.raises(RosterRefused) as refused:
+        check(cast, f"{HEAD},grants\n")
+    assert refused.value.message == (
+        f"The header line must be exactly: {HEAD} (optionally followed by ,programs) "
+        "(unknown 'grants')."
+    )
