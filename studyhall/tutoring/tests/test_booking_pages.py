@@ -3,6 +3,7 @@ the limits, proposing and answering a new time on the session page, and "Nobody 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -223,6 +224,32 @@ def test_a_request_over_a_limit_says_which_and_keeps_the_form(client: Client, ca
     )
     assert 'value="Equilibrium problems"' in html_of(response) or "Equilibrium problems" in text
     assert Session.objects.count() == 2
+
+
+def test_a_request_no_program_pays_for_is_refused_on_the_page(client: Client, cast: Cast) -> None:
+    cast.org.programs.filter(is_default=True).delete()
+    grant = f.make_program(cast.org, name="STEM grant", courses=[cast.course], budget_amount=0)
+    client = as_user(client, cast.student)
+    response = client.post(
+        reverse("tutoring:book_request"),
+        {"course": cast.course.pk, "tutor": cast.tutor.pk, **REQUEST_FORM},
+    )
+    assert response.status_code == 422
+    assert (
+        "You aren't in a program that covers CHEM 110; your program admin decides whose "
+        "tutoring is paid for." in html.unescape(text_of(response))
+    )
+    grant.students.add(cast.student)
+    response = client.post(
+        reverse("tutoring:book_request"),
+        {"course": cast.course.pk, "tutor": cast.tutor.pk, **REQUEST_FORM},
+    )
+    assert response.status_code == 422
+    assert (
+        "STEM grant has $0.00 left of its $0.00 budget; this 60-minute session needs $15.00. "
+        "Ask your program admin about its budget." in text_of(response)
+    )
+    assert Session.objects.count() == 0
 
 
 def test_a_time_the_clocks_skip_is_refused(client: Client, cast: Cast) -> None:
