@@ -161,6 +161,12 @@ def seed_history(
         if result != Status.COMPLETED:
             continue
         minutes = max(5, session.planned_minutes - rng.choice([0, 0, 5, 10]))
+        online = session.mode == Mode.ONLINE
+        # One flagged completion: logged (and paid) 90 minutes where the classroom measured 20.
+        overlog = online and not flagged and session.scheduled_start < now - timedelta(weeks=2)
+        flagged = flagged or overlog
+        if overlog:
+            minutes = 90
         earning = deposit_earning(
             program=default,
             organization=organization,
@@ -170,14 +176,10 @@ def seed_history(
             description=f"{session.course.code} session · {minutes} min",
             created_by=session.tutor,
         )
-        online = session.mode == Mode.ONLINE
-        # One flagged completion: logged 90 minutes where the classroom measured 20.
-        overlog = online and not flagged and session.scheduled_start < now - timedelta(weeks=2)
-        flagged = flagged or overlog
         completions.append(
             Completion(
                 session=session,
-                minutes=90 if overlog else minutes,
+                minutes=minutes,
                 hourly_rate_cents=rate,
                 earning=earning.transfer,
                 completed_by=session.tutor,

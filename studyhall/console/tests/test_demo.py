@@ -1,0 +1,23 @@
+"""The demo `make run` seeds is a consistent program: its ledger proves out like any other."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from studyhall.tutoring.models import Completion
+
+
+@pytest.mark.django_db
+def test_the_seeded_demo_passes_the_ledger_check() -> None:
+    call_command("seed_demo", stdout=io.StringIO())
+    flagged = Completion.objects.get(overlogged=True)
+    assert (flagged.minutes, flagged.measured_seconds) == (90, 20 * 60)
+    assert flagged.earning.entries.get(amount_cents__gt=0).amount_cents == (
+        flagged.hourly_rate_cents * 90 // 60
+    )
+    out = io.StringIO()
+    call_command("check_ledger", stdout=out)
+    assert out.getvalue().startswith("Ledger OK:")
