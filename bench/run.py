@@ -327,7 +327,7 @@ def lists(ctx: Context) -> list[Row]:
 
 
 def reminder_tick(ctx: Context) -> list[Row]:
-    from studyhall.notifications.reminders import send_due_reminders
+    from studyhall.tutoring.reminders import send_due_reminders
 
     send_due_reminders()  # the first tick sends what is due; the steady ones follow
     statements, seconds = (
