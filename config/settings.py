@@ -185,6 +185,8 @@ STUDYHALL_PUBLIC_ORGANIZATION_SIGNUP = env_bool("STUDYHALL_PUBLIC_ORGANIZATION_S
 ACCOUNT_RATE_LIMITS = {
     "login_failed": os.environ.get("STUDYHALL_LOGIN_FAILED_LIMIT", "10/m/ip,5/5m/key"),
 }
+# Support's contact form for people who cannot sign in: per address, and per email given.
+SUPPORT_CONTACT_RATE_LIMIT = os.environ.get("STUDYHALL_CONTACT_LIMIT", "10/h/ip,3/h/key")
 
 # The rate limits above live in the cache: one shared Redis (CACHE_URL=redis://...) when
 # several server processes run, else each process's memory.

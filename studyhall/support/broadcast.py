@@ -31,7 +31,7 @@ def message_frame(message: Message, conversation: Conversation) -> dict[str, Any
         "conversation": conversation.pk,
         "user_id": conversation.user_id,
         "author_id": message.author_id,
-        "author": message.author.display_name,
+        "author": message.author_name,
         "from_agent": message.from_agent,
         "text": message.body,
         "at": message.created_at.isoformat(),
@@ -48,11 +48,13 @@ def conversation_frame(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def _send(user_id: int, event: str, frame: dict[str, Any]) -> None:
+def _send(user_id: int | None, event: str, frame: dict[str, Any]) -> None:
+    """To the conversation's user (a visitor has no socket) and to the agents."""
     layer = get_channel_layer()
     if layer is None:
         return
-    for group in (user_group(user_id), AGENTS_GROUP):
+    groups = [AGENTS_GROUP] if user_id is None else [user_group(user_id), AGENTS_GROUP]
+    for group in groups:
         async_to_sync(layer.group_send)(group, {"type": event, "frame": frame})
 
 

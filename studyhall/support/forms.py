@@ -10,6 +10,7 @@ from django import forms
 
 from studyhall.support.models import ProposalKind
 from studyhall.support.services.chat import MESSAGE_MAX_CHARS
+from studyhall.support.services.contact import EMAIL_MAX_CHARS, NAME_MAX_CHARS
 from studyhall.support.services.corrections import REASON_MAX_CHARS as CORRECTION_REASON_MAX_CHARS
 from studyhall.support.services.late_logging import DECLINE_REASON_MAX_CHARS, REASON_MAX_CHARS
 from studyhall.tutoring.forms import DurationField
@@ -97,3 +98,29 @@ class CorrectionForm(_LabelsWithoutColon):
 
 class RejectForm(_LabelsWithoutColon):
     note = _text_field("Why not?", max_length=CORRECTION_REASON_MAX_CHARS, rows=2)
+
+
+class ContactForm(_LabelsWithoutColon):
+    """The contact form for someone not signed in. The service checks every field."""
+
+    name = forms.CharField(
+        label="Your name",
+        required=False,
+        strip=False,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "name", "maxlength": NAME_MAX_CHARS, "required": True}
+        ),
+    )
+    email = forms.CharField(
+        label="Email to answer to",
+        required=False,
+        strip=False,
+        widget=forms.EmailInput(
+            attrs={"autocomplete": "email", "maxlength": EMAIL_MAX_CHARS, "required": True}
+        ),
+    )
+    message = _text_field("How can we help?", max_length=MESSAGE_MAX_CHARS, rows=4)
+
+
+class StartConversationForm(_LabelsWithoutColon):
+    body = _text_field("Message", max_length=MESSAGE_MAX_CHARS, rows=3)

@@ -19,10 +19,28 @@ class ConversationStatus(models.TextChoices):
 
 class Conversation(models.Model):
     """One thread between a user and Support. A user has at most one open conversation; a
-    message after it was closed starts a new one, and the old ones stay as history."""
+    message after it was closed starts a new one, and the old ones stay as history.
+
+    Someone who cannot sign in writes through the contact form instead: their conversation
+    has no user, only the name and email they gave, and Support's replies go to that email."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="support_conversations"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="support_conversations",
+    )
+    # Given on the contact form by someone not signed in (blank for a user's conversation).
+    contact_name = models.CharField(max_length=120, blank=True)
+    contact_email = models.EmailField(blank=True)
+    # The session an agent started the conversation about, if any.
+    session = models.ForeignKey(
+        "tutoring.Session",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="support_conversations",
     )
     status = models.CharField(
         max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.OPEN
@@ -60,35 +78,76 @@ class Conversation(models.Model):
                 condition=Q(status__in=ConversationStatus.values),
                 name="support_conversation_status_valid",
             ),
+            # A user's conversation, or a visitor's with the email to answer to: never both.
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, contact_email="", contact_name="")
+                | Q(Q(user__isnull=True), ~Q(contact_email="")),
+                name="support_conversation_user_or_contact_email",
+            ),
         ]
-        indexes = [models.Index(fields=["status", "waiting_since"])]
+        indexes = [
+            models.Index(fields=["status", "waiting_since"]),
+            models.Index(fields=["contact_email", "status"]),
+        ]
 
     def __str__(self) -> str:
-        return f"Conversation {self.pk} with {self.user} ({self.status})"
+        who = self.user if self.user_id else f"{self.contact_email} (not signed in)"
+        return f"Conversation {self.pk} with {who} ({self.status})"
 
     @property
     def is_open(self) -> bool:
         return self.status == ConversationStatus.OPEN
+
+    @property
+    def signed_in(self) -> bool:
+        """Written by a signed-in user (False for the contact form's visitors)."""
+        return self.user_id is not None
+
+    @property
+    def person_name(self) -> str:
+        if self.user is not None:
+            return self.user.display_name
+        return self.contact_name or self.contact_email
+
+    @property
+    def person_email(self) -> str:
+        return self.user.email if self.user is not None else self.contact_email
 
 
 class Message(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.PROTECT, related_name="messages"
     )
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # NULL for a visitor's message from the contact form (they have no account).
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # Who spoke for whom, fixed when written (an agent could later lose the flag).
     from_agent = models.BooleanField()
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # When an agent's reply to a visitor was emailed to them (at most once).
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(body=""), name="support_message_not_empty")
+            models.CheckConstraint(condition=~Q(body=""), name="support_message_not_empty"),
+            models.CheckConstraint(
+                condition=Q(author__isnull=False) | Q(from_agent=False),
+                name="support_agent_message_has_author",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Message {self.pk} in conversation {self.conversation_id}"
+
+    @property
+    def author_name(self) -> str:
+        """The author's name; a visitor's is the one they gave on the contact form."""
+        if self.author is not None:
+            return self.author.display_name
+        return self.conversation.person_name
 
 
 class ChatPresence(models.Model):

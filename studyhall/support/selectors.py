@@ -6,17 +6,32 @@ callers that already did (agents' pages check `require_agent` first).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from studyhall.accounts.models import User
 from studyhall.core.errors import NotFound
 from studyhall.core.money import Money
 from studyhall.ledger.selectors import balances_of
-from studyhall.orgs.models import Membership, Organization
+from studyhall.orgs.models import Member, Membership, Organization
 from studyhall.support.access import require_agent
 from studyhall.support.models import (
     Conversation,
@@ -124,7 +139,7 @@ def conversation_for_agent(agent: User, conversation_id: object) -> Conversation
     require_agent(agent, action="read support conversations")
     pk = _positive_id(conversation_id)
     conversation = (
-        Conversation.objects.select_related("user", "assigned_to", "closed_by")
+        Conversation.objects.select_related("user", "assigned_to", "closed_by", "session__course")
         .filter(pk=pk)
         .first()
         if pk
@@ -139,6 +154,13 @@ def conversation_messages(conversation: Conversation, *, after: int = 0) -> list
     return list(
         conversation.messages.filter(id__gt=max(after, 0)).select_related("author").order_by("id")
     )
+
+
+def accounts_with_email(email: str) -> list[User]:
+    """Accounts whose email is the one a visitor gave (they may be that person, or not)."""
+    if not email:
+        return []
+    return list(User.objects.filter(email__iexact=email).order_by("pk")[:5])
 
 
 def agents() -> list[User]:
@@ -299,3 +321,145 @@ def correction_for_agent(agent: User, proposal_id: object) -> CorrectionProposal
 
 def corrections_of(session: Session) -> list[CorrectionProposal]:
     return list(_proposals().filter(session=session).order_by("-created_at", "-id"))
+
+
+# -- Agents' search, a person's page and the agent's own sessions ---------------------------
+
+SEARCH_MAX_CHARS = 120
+SEARCH_PER_PAGE = 20
+AGENT_SESSIONS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What an agent typed, read once: text for names and emails, and the number it may be
+    (a session id, or a school id that is all digits)."""
+
+    text: str
+    number: int | None
+
+    @classmethod
+    def parse(cls, raw: object) -> SearchQuery:
+        text = " ".join(str(raw or "").split())[:SEARCH_MAX_CHARS]
+        digits = text.lstrip("#")
+        number = int(digits) if digits.isdigit() and len(digits) <= 12 else None
+        return cls(text=text, number=number or None)
+
+    @property
+    def empty(self) -> bool:
+        return not self.text
+
+
+def _with_orgs(people: QuerySet[User]) -> QuerySet[User]:
+    """Each person's roles and school ids, two queries for a whole page."""
+    return people.prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.select_related("organization").order_by(
+                "organization__name", "role"
+            ),
+        ),
+        Prefetch(
+            "org_members",
+            queryset=Member.objects.select_related("organization").order_by("organization__name"),
+        ),
+    )
+
+
+def search_people(agent: User, query: SearchQuery) -> QuerySet[User]:
+    """People whose name or email contains the text, or whose school id is it exactly.
+    Agents support every organization, so every organization's people are found."""
+    require_agent(agent, action="search people and sessions")
+    if query.empty:
+        return User.objects.none()
+    school = Member.objects.filter(user=OuterRef("pk"), school_id__iexact=query.text)
+    people = User.objects.filter(
+        Q(name__icontains=query.text) | Q(email__icontains=query.text) | Exists(school)
+    ).order_by("name", "pk")
+    return _with_orgs(people)
+
+
+def search_sessions(agent: User, query: SearchQuery) -> list[Session]:
+    """The session whose id is the number typed, if any."""
+    require_agent(agent, action="search people and sessions")
+    if query.number is None:
+        return []
+    return list(
+        Session.objects.filter(pk=query.number).select_related("organization", "course", "tutor")
+    )
+
+
+@dataclass(frozen=True)
+class PersonView:
+    context: UserContext
+    memberships: list[Membership]
+    school_ids: list[tuple[str, str]]
+    conversations: Sequence[Conversation]
+    open_conversation: Conversation | None
+
+
+def person_for_agent(agent: User, person_id: object) -> PersonView:
+    """Everything Support sees about one person, for the person's Support page."""
+    require_agent(agent, action="look people up")
+    pk = _positive_id(person_id)
+    person = _with_orgs(User.objects.filter(pk=pk)).first() if pk else None
+    if person is None:
+        raise NotFound("There is no such person.")
+    conversations = list(
+        Conversation.objects.filter(user=person)
+        .select_related("assigned_to")
+        .annotate(message_count=Count("messages"))
+        .order_by("-created_at", "-id")[:20]
+    )
+    return PersonView(
+        context=user_context(person),
+        memberships=list(person.memberships.all()),
+        school_ids=[
+            (m.organization.name, m.school_id) for m in person.org_members.all() if m.school_id
+        ],
+        conversations=conversations,
+        open_conversation=next((c for c in conversations if c.is_open), None),
+    )
+
+
+def agent_sessions(agent: User) -> QuerySet[Session]:
+    """The sessions with Support activity this agent is handling: requests to log them that
+    the agent decided, corrections the agent proposed or decided, and conversations about
+    them assigned to the agent. The latest activity first."""
+    require_agent(agent, action="see the sessions Support is handling")
+
+    def latest(rows: QuerySet[Any], at: str) -> Subquery:
+        """The latest `at` of the rows about the outer session."""
+        per_session = rows.filter(session=OuterRef("pk")).order_by().values("session")
+        return Subquery(
+            per_session.annotate(at=Max(at)).values("at")[:1], output_field=DateTimeField()
+        )
+
+    late = latest(LateLogRequest.objects.filter(decided_by=agent), "decided_at")
+    corrected = latest(
+        CorrectionProposal.objects.filter(Q(proposed_by=agent) | Q(decided_by=agent)),
+        "created_at",
+    )
+    talked = latest(Conversation.objects.filter(assigned_to=agent), "last_message_at")
+    epoch = Value(datetime(1970, 1, 1, tzinfo=UTC))
+    return (
+        Session.objects.annotate(
+            late_at=late,
+            correction_at=corrected,
+            conversation_at=talked,
+        )
+        .filter(
+            Q(late_at__isnull=False)
+            | Q(correction_at__isnull=False)
+            | Q(conversation_at__isnull=False)
+        )
+        .annotate(
+            support_at=Greatest(
+                Coalesce("late_at", epoch),
+                Coalesce("correction_at", epoch),
+                Coalesce("conversation_at", epoch),
+            )
+        )
+        .select_related("organization", "course", "tutor")
+        .order_by("-support_at", "-pk")
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studyhall.support.views import chat, corrections, history, inbox, late_log
+from studyhall.support.views import agent, chat, contact, corrections, history, inbox, late_log
 
 app_name = "support"
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
     path("chat/poll/", chat.chat_poll, name="chat_poll"),
     path("chat/send/", chat.chat_send, name="chat_send"),
     path("chat/seen/", chat.chat_seen, name="chat_seen"),
+    # The contact form, for someone not signed in
+    path("contact/", contact.contact, name="contact"),
     # The support inbox (agents)
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/<int:pk>/", inbox.conversation, name="conversation"),
@@ -18,6 +20,11 @@ urlpatterns = [
     path("inbox/<int:pk>/assign/", inbox.assign, name="assign"),
     path("inbox/<int:pk>/close/", inbox.close, name="close"),
     path("inbox/<int:pk>/reopen/", inbox.reopen, name="reopen"),
+    # Agents: search, a person's page, writing first, the sessions an agent is handling
+    path("search/", agent.search, name="search"),
+    path("people/<int:pk>/", agent.person, name="person"),
+    path("people/<int:pk>/write/", agent.start_conversation, name="start_conversation"),
+    path("sessions/", agent.my_sessions, name="sessions"),
     # Logging a session after its grace period
     path("sessions/<int:pk>/late-log/", late_log.late_log_new, name="late_log_new"),
     path("late-log/<int:pk>/", late_log.late_log_detail, name="late_log_detail"),

@@ -85,3 +85,4 @@ def test_sign_in_lands_the_admin_on_the_console(cast: Cast) -> None:
 
     assert landing(cast.admin) == "/console/"
     assert landing(cast.tutor) == "/sessions/"
+    assert landing(cast.agent) == "/support/sessions/"

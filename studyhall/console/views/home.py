@@ -19,9 +19,14 @@ ATTENTION_ROWS = 5
 
 
 def landing(request: HtmxRequest) -> HttpResponse:
-    """Where sign-in leads: an org admin to their console, everyone else to their sessions."""
-    if request.user.is_authenticated and selectors.admin_organizations(viewer_of(request)):
-        return redirect("console:index")
+    """Where sign-in leads: an org admin to their console, a support agent to the sessions
+    Support is handling for them, everyone else to their sessions."""
+    if request.user.is_authenticated:
+        viewer = viewer_of(request)
+        if viewer.is_support_agent:
+            return redirect("support:sessions")
+        if selectors.admin_organizations(viewer):
+            return redirect("console:index")
     return redirect("tutoring:sessions")
 
 

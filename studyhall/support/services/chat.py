@@ -22,7 +22,8 @@ from studyhall.core.text import clean_text
 from studyhall.support.access import require_agent
 from studyhall.support.broadcast import after_commit_conversation, after_commit_message
 from studyhall.support.models import ChatPresence, Conversation, ConversationStatus, Message
-from studyhall.support.services.notify import after_commit_reply_email
+from studyhall.support.services.notify import after_commit_reply_email, send_visitor_reply
+from studyhall.tutoring.models import Session
 
 MESSAGE_MAX_CHARS = 2000
 # A presence write at most this often per user, however often a page polls.
@@ -96,9 +97,9 @@ def _open_conversation_of(user: User) -> Conversation:
 def post_agent_reply(*, actor: User, conversation_id: object, body: object) -> Message:
     """An agent answers; an unassigned conversation becomes theirs."""
     require_agent(actor, action="answer support conversations")
-    text = _clean_body(body)
     with transaction.atomic():
         conversation = _locked_conversation(conversation_id)
+        text = _clean_body(body)
         if not conversation.is_open:
             raise Conflict(
                 "This conversation is closed; reopen it to answer.", code="conversation_closed"
@@ -116,8 +117,88 @@ def post_agent_reply(*, actor: User, conversation_id: object, body: object) -> M
             _audit(actor, "support.conversation_assigned", conversation, agent_id=actor.pk)
         conversation.save(update_fields=fields)
         after_commit_message(message, conversation)
+        if conversation.signed_in:
+            after_commit_reply_email(message_id=message.pk)
+        else:
+            # A visitor has no chat to read it in: every reply goes to their email.
+            send_visitor_reply.enqueue(message_id=message.pk)
+    return message
+
+
+def start_conversation(
+    *, actor: User, user_id: object, body: object, session_id: object = None
+) -> Message:
+    """An agent writes first, to a person (about one of their sessions, when `session_id` is
+    given). It lands in the person's open conversation, or starts one assigned to the agent;
+    the person sees it in their chat panel."""
+    require_agent(actor, action="start support conversations")
+    person = _positive(user_id)
+    user = User.objects.filter(pk=person, is_active=True).first() if person else None
+    if user is None:
+        raise NotFound("There is no such person.", code="person_not_found")
+    if user.is_support_agent:
+        raise InvalidInput(
+            "Support agents talk to each other outside Studyhall's chat.",
+            code="agents_use_inbox",
+        )
+    session = None
+    if session_id is not None:
+        pk = _positive(session_id)
+        session = Session.objects.filter(pk=pk).first() if pk else None
+        if session is None:
+            raise NotFound("There is no such session.")
+        if (
+            session.tutor_id != user.pk
+            and not session.participants.filter(user_id=user.pk).exists()
+        ):
+            raise InvalidInput(
+                f"{user.display_name} is not on that session.", code="not_on_session"
+            )
+    text = _clean_body(body)
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update(of=("self",)).select_related("user")
+        conversation = locked.filter(user=user, status=ConversationStatus.OPEN).first()
+        started = conversation is None
+        if conversation is None:
+            try:
+                with transaction.atomic():
+                    conversation = Conversation.objects.create(
+                        user=user, session=session, assigned_to=actor
+                    )
+            except IntegrityError:
+                conversation = locked.get(user=user, status=ConversationStatus.OPEN)
+                started = False
+        now = timezone.now()
+        message = Message.objects.create(
+            conversation=conversation, author=actor, from_agent=True, body=text
+        )
+        conversation.last_message_at = now
+        conversation.waiting_since = None
+        fields = ["last_message_at", "waiting_since"]
+        if conversation.session_id is None and session is not None:
+            conversation.session = session
+            fields.append("session")
+        if conversation.assigned_to_id is None:
+            conversation.assigned_to = actor
+            fields.append("assigned_to")
+        conversation.save(update_fields=fields)
+        audit.record(
+            actor=actor,
+            action="support.conversation_started" if started else "support.conversation_joined",
+            session_id=session.pk if session else None,
+            organization_id=session.organization_id if session else None,
+            conversation_id=conversation.pk,
+            user_id=user.pk,
+        )
+        after_commit_message(message, conversation)
         after_commit_reply_email(message_id=message.pk)
     return message
+
+
+def _positive(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
 
 
 def assign_conversation(
@@ -166,12 +247,16 @@ def reopen_conversation(*, actor: User, conversation_id: object) -> Conversation
         conversation = _locked_conversation(conversation_id)
         if conversation.is_open:
             return conversation
-        if Conversation.objects.filter(
-            user_id=conversation.user_id, status=ConversationStatus.OPEN
-        ).exists():
+        others = Conversation.objects.filter(status=ConversationStatus.OPEN)
+        if conversation.signed_in:
+            others = others.filter(user=conversation.user)
+        else:
+            others = others.filter(
+                user__isnull=True, contact_email__iexact=conversation.contact_email
+            )
+        if others.exists():
             raise Conflict(
-                f"{conversation.user.display_name} has another open conversation; "
-                "answer there instead.",
+                f"{conversation.person_name} has another open conversation; answer there instead.",
                 code="conversation_already_open",
             )
         conversation.status = ConversationStatus.OPEN

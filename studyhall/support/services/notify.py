@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from studyhall.accounts.models import User
-from studyhall.notifications.emails import send_templated
+from studyhall.notifications.emails import Address, send_templated
 from studyhall.support.models import (
     ChatPresence,
     Conversation,
@@ -50,6 +51,9 @@ def send_reply_email_if_away(message_id: int) -> bool:
         return False
     conversation = message.conversation
     user = conversation.user
+    if user is None:
+        # Someone not signed in: `send_visitor_reply` emails every reply.
+        return False
     now = timezone.now()
     if message.pk <= conversation.user_read_upto or not is_away(user, now=now):
         return False
@@ -57,13 +61,40 @@ def send_reply_email_if_away(message_id: int) -> bool:
     emailed = conversation.reply_emailed_at
     if emailed is not None and (seen is None or emailed > seen):
         return False
+    # An agent who wrote first did not reply to anything.
+    started = not conversation.messages.filter(from_agent=False).exists()
     send_templated(
         to=[user],
-        subject="Studyhall Support replied to you",
+        subject="Studyhall Support wrote to you" if started else "Studyhall Support replied to you",
         template="support/email/reply",
-        context={"message": message, "conversation": conversation},
+        context={"message": message, "conversation": conversation, "started": started},
     )
     Conversation.objects.filter(pk=conversation.pk).update(reply_emailed_at=now)
+    return True
+
+
+@task()
+def send_visitor_reply(message_id: int) -> bool:
+    """Background task: an agent's reply to someone who wrote through the contact form, to the
+    address they gave. Enqueued with the reply; a rerun sends nothing twice."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("conversation", "author")
+            .filter(pk=message_id, from_agent=True, conversation__user__isnull=True)
+            .first()
+        )
+        if message is None or message.emailed_at is not None:
+            return False
+        conversation = message.conversation
+        send_templated(
+            to=[Address(name=conversation.contact_name, email=conversation.contact_email)],
+            subject="Studyhall Support answered your message",
+            template="support/email/visitor_reply",
+            context={"message": message, "conversation": conversation},
+        )
+        message.emailed_at = timezone.now()
+        message.save(update_fields=["emailed_at"])
     return True
 
 

@@ -114,7 +114,7 @@ def session_support(session: Session, viewer: User, now: datetime) -> SessionSup
 @register.simple_tag
 def author_label(message: Message, viewer: User) -> str:
     """'You' for the viewer's own messages; agents are marked as Support."""
-    if message.author_id == viewer.pk:
+    if message.author_id is not None and message.author_id == viewer.pk:
         return "You"
-    name = message.author.display_name
+    name = message.author_name
     return f"{name} (Support)" if message.from_agent else name

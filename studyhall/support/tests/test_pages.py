@@ -90,9 +90,18 @@ def test_every_signed_in_page_has_the_bubble(client: Client, cast: Cast) -> None
     assert f'href="{reverse("support:inbox")}" aria-label="Support inbox"' in agent_html
 
 
-def test_signed_out_pages_have_no_bubble(client: Client, db: None) -> None:
-    html = html_of(client.get(reverse("account_login")))
-    assert "support-chat" not in html
+@pytest.mark.parametrize("page", ["account_login", "account_signup", "account_reset_password"])
+def test_signed_out_pages_have_the_contact_bubble(client: Client, db: None, page: str) -> None:
+    html = html_of(client.get(reverse(page)))
+    assert (
+        '<a class="support-chat__bubble" id="support-contact-toggle" href="/support/contact/"'
+        in html
+    )
+    assert 'aria-controls="support-contact-panel"' in html
+    assert 'id="support-contact-panel" role="dialog"' in html
+    assert 'src="/static/support/contact.js"' in html
+    # No chat for someone not signed in: no socket, no conversation.
+    assert 'id="support-chat"' not in html and "chat.js" not in html
 
 
 def test_the_bubble_costs_no_query(client: Client, cast: Cast) -> None:

@@ -3,6 +3,7 @@ waiting for a second agent, and one conversation with its user's context."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -57,21 +58,60 @@ def inbox(request: HtmxRequest) -> HttpResponse:
 def conversation(request: HtmxRequest, pk: int) -> HttpResponse:
     viewer = viewer_of(request)
     found = selectors.conversation_for_agent(viewer, pk)
+    if request.htmx and request.GET.get("part") == "header":
+        # The live header: another agent assigned, closed or reopened it.
+        return _header(request, found)
     return render(request, "support/conversation.html", _conversation_context(viewer, found))
+
+
+def _header(
+    request: HtmxRequest, found: Conversation, *, announce: str = "", refusal: str = ""
+) -> HttpResponse:
+    context = {
+        "conversation": found,
+        "agents": selectors.agents(),
+        "announce": announce,
+        "refusal": refusal,
+        "oob": True,
+    }
+    return render(request, "support/conversation.html#conversation-header", context)
 
 
 def _conversation_context(viewer: User, found: Conversation, **extra: Any) -> dict[str, Any]:
     history = selectors.conversation_messages(found)
+    signed_in = found.user is not None
     return {
         "conversation": found,
         "chat_messages": history,
         "last_id": history[-1].pk if history else 0,
-        "context": selectors.user_context(found.user),
+        "context": selectors.user_context(found.user) if found.user is not None else None,
+        "matches": [] if signed_in else selectors.accounts_with_email(found.contact_email),
         "agents": selectors.agents(),
         "form": MessageForm(),
         "log_id": LOG_ID,
         **extra,
     }
+
+
+def _act(request: HtmxRequest, pk: int, run: Callable[[User], str]) -> HttpResponse:
+    """Assign, close, reopen: without script, post/redirect/get; with htmx, the header and
+    the buttons in place, with what happened read out."""
+    to = reverse("support:conversation", kwargs={"pk": pk})
+    if not request.htmx:
+        return act_and_redirect(request, run, to=to)
+    viewer = viewer_of(request)
+    announce, refusal = "", ""
+    try:
+        announce = run(viewer)
+    except (NotFound, Forbidden):
+        raise
+    except DomainError as exc:
+        refusal = exc.message
+    return _header(
+        request,
+        selectors.conversation_for_agent(viewer, pk),
+        **{"announce": announce, "refusal": refusal},
+    )
 
 
 @login_required
@@ -135,7 +175,7 @@ def assign(request: HtmxRequest, pk: int) -> HttpResponse:
             return "The conversation is assigned to you."
         return f"The conversation is assigned to {found.assigned_to.display_name}."
 
-    return act_and_redirect(request, run, to=reverse("support:conversation", kwargs={"pk": pk}))
+    return _act(request, pk, run)
 
 
 @login_required
@@ -146,7 +186,7 @@ def close(request: HtmxRequest, pk: int) -> HttpResponse:
         chat_service.close_conversation(actor=viewer, conversation_id=pk)
         return "The conversation is closed. The user's next message starts a new one."
 
-    return act_and_redirect(request, run, to=reverse("support:conversation", kwargs={"pk": pk}))
+    return _act(request, pk, run)
 
 
 @login_required
@@ -157,4 +197,4 @@ def reopen(request: HtmxRequest, pk: int) -> HttpResponse:
         chat_service.reopen_conversation(actor=viewer, conversation_id=pk)
         return "The conversation is open again."
 
-    return act_and_redirect(request, run, to=reverse("support:conversation", kwargs={"pk": pk}))
+    return _act(request, pk, run)

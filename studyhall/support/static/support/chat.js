@@ -191,7 +191,7 @@
       if (stick || frame.author_id === userId) scrollDown(log);
     });
     if (isAgent) {
-      document.body.dispatchEvent(new CustomEvent("support:changed", { bubbles: true }));
+      changed(frame);
       if (!frame.from_agent && !logs.length) showAgentDot();
       return;
     }
@@ -200,6 +200,29 @@
       else setUnread(state.unread + 1);
     }
   }
+
+  // Tell the agent's page a conversation changed: the inbox refreshes its lists, and that
+  // conversation's page its header (status, assignee).
+  function changed(frame) {
+    document.body.dispatchEvent(
+      new CustomEvent("support:changed", { bubbles: true, detail: { conversation: frame.conversation } })
+    );
+  }
+
+  // The conversation page shows the reply form while open and a note while closed; its header
+  // (swapped live) says which.
+  function followStatus() {
+    var status = document.querySelector("#conversation-header [data-status]");
+    if (!status) return;
+    var open = status.getAttribute("data-status") === "open";
+    document.querySelectorAll("[data-when-open]").forEach(function (el) {
+      el.hidden = !open;
+    });
+    document.querySelectorAll("[data-when-closed]").forEach(function (el) {
+      el.hidden = open;
+    });
+  }
+  document.addEventListener("htmx:afterSettle", followStatus);
 
   function showAgentDot() {
     var badge = document.getElementById("support-chat-unread");
@@ -269,7 +292,7 @@
     } else if (frame.type === "unread") {
       if (!isAgent) setUnread(frame.count);
     } else if (frame.type === "conversation") {
-      if (isAgent) document.body.dispatchEvent(new CustomEvent("support:changed", { bubbles: true }));
+      if (isAgent) changed(frame);
     }
   }
 
