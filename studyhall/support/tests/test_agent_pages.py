@@ -378,6 +378,7 @@ def test_another_agents_assignment_shows_in_the_header(
     assert '<span id="conversation-assignee">Assigned to Sid Support.</span>' in part
     assert 'data-status="open"' in part
     assert '<div class="actions" id="conversation-actions" hx-swap-oob="outerHTML">' in part
+    assert 'id="conversation-announce"' not in part  # the live refresh leaves it alone
 
 
 def test_assigning_closing_and_reopening_answer_with_the_header(
@@ -393,8 +394,8 @@ def test_assigning_closing_and_reopening_answer_with_the_header(
     )
     assert '<span id="conversation-assignee">Assigned to you.</span>' in assigned
     assert (
-        '<p class="message message--success" id="conversation-announce">The conversation is '
-        "assigned to you.</p>"
+        '<p class="message message--success" id="conversation-announce" role="status" '
+        'hx-swap-oob="outerHTML">The conversation is assigned to you.</p>'
     ) in assigned
     closed = html(agent.post(reverse("support:close", args=[conversation.pk]), headers=HTMX))
     assert 'data-status="closed"' in closed and ">Closed</span>" in closed
@@ -402,7 +403,8 @@ def test_assigning_closing_and_reopening_answer_with_the_header(
     chat.post_user_message(actor=cast.student, body="Another question")
     refused = html(agent.post(reverse("support:reopen", args=[conversation.pk]), headers=HTMX))
     assert (
-        '<p class="message message--error" id="conversation-announce">Maya Chen has another '
-        "open conversation; answer there instead.</p>"
+        '<p class="message message--error" id="conversation-announce" role="alert" '
+        'hx-swap-oob="outerHTML">Maya Chen has another open conversation; answer there '
+        "instead.</p>"
     ) in refused
     assert 'data-status="closed"' in refused

@@ -121,7 +121,7 @@ def test_bad_input_is_marked_on_its_field_and_writes_nothing(
     client: Client, db: None, data: dict[str, str], field: str, error: str
 ) -> None:
     response = post(client, {**GOOD, **data}, **HTMX)
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.content.decode()
     assert error in html
     assert f'id="id_{field}"' in html and 'aria-invalid="true"' in html
@@ -132,7 +132,7 @@ def test_bad_input_is_marked_on_its_field_and_writes_nothing(
 
 def test_every_bad_field_is_marked_at_once(client: Client, db: None) -> None:
     response = post(client, {"name": "", "email": "nope", "message": ""}, **HTMX)
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.content.decode()
     assert "Fix the fields marked below, then send again." in html
     assert html.count('aria-invalid="true"') == 3
@@ -197,7 +197,7 @@ def test_bad_input_is_not_counted_against_the_limit(
 ) -> None:
     settings.SUPPORT_CONTACT_RATE_LIMIT = "2/h/ip,2/h/key"
     for _ in range(3):
-        assert post(client, {**GOOD, "message": ""}, **HTMX).status_code == 400
+        assert post(client, {**GOOD, "message": ""}, **HTMX).status_code == 422
     assert post(client, GOOD, **HTMX).status_code == 200
 
 

@@ -70,9 +70,10 @@ def contact(request: HtmxRequest) -> HttpResponse:
 
 def _submit(request: HtmxRequest, form: ContactForm, context: dict[str, Any]) -> int:
     # The form only parses (every field is optional text; the service checks them), but it
-    # does refuse what is not text at all (a NUL character).
+    # does refuse what is not text at all (a NUL character). A field to fix is 422: the page
+    # swaps the form back in with its marks.
     if not form.is_valid():
-        return 400
+        return 422
     data = form.cleaned_data
     try:
         checked = contact_service.check_contact(
@@ -81,7 +82,7 @@ def _submit(request: HtmxRequest, form: ContactForm, context: dict[str, Any]) ->
     except InvalidInput as exc:
         for key, message in exc.extra.get("fields", {}).items():
             form.add_error(key, message)
-        return 400
+        return 422
     usage = ratelimit.consume(
         request, app=APP, action=ACTION, config=_limits(), key=checked.email.lower()
     )

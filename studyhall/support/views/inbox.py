@@ -72,6 +72,7 @@ def _header(
         "agents": selectors.agents(),
         "announce": announce,
         "refusal": refusal,
+        "acted": bool(announce or refusal),
         "oob": True,
     }
     return render(request, "support/conversation.html#conversation-header", context)
