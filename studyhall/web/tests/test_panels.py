@@ -77,4 +77,5 @@ def test_the_apps_register_their_panels_at_start() -> None:
         Slot.CHROME_HEAD: ["support/_head.html"],
         Slot.CHROME_BODY_END: ["support/_bubble.html"],
         Slot.SETTINGS: ["calendars/_settings_section.html"],
+        Slot.CONSOLE_PERSON: ["identity/_console_person_erase.html"],
     }
