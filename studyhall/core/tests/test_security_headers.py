@@ -11,7 +11,7 @@ from django.test import Client
 ROOT = Path(__file__).resolve().parents[3]
 POLICY = {
     "default-src": "'self'",
-    "script-src": "'self' 'unsafe-eval'",
+    "script-src": "'self'",
     "style-src": "'self' 'unsafe-inline'",
     "img-src": "'self' data:",
     "connect-src": "'self'",

@@ -1,8 +1,9 @@
 // The Support chat bubble (templates/support/_bubble.html) and the live side of the support
 // inbox. One WebSocket per tab (studyhall/support/consumers.py) brings messages as they are
-// written; while it is down, htmx polls every few seconds instead (the [data-support-poll]
-// elements ask StudyhallChat.offline()). Messages are sent over HTTP either way. User text only
-// ever reaches the page through textContent.
+// written; while it is down, the [data-support-poll] elements are told to poll over htmx every
+// few seconds instead, each sending the newest message id its log shows. Messages are sent over
+// HTTP either way. User text only ever reaches the page through textContent. Nothing here
+// needs eval: the page's Content-Security-Policy has no 'unsafe-eval'.
 (function () {
   "use strict";
 
@@ -46,6 +47,22 @@
       return last;
     },
   };
+
+  var POLL_EVERY_MS = 5000;
+  setInterval(function () {
+    if (state.live || !window.htmx) return;
+    document.querySelectorAll("[data-support-poll]").forEach(function (poll) {
+      window.htmx.trigger(poll, "support:poll");
+    });
+  }, POLL_EVERY_MS);
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var poll = event.detail.elt;
+    if (!poll || !poll.hasAttribute || !poll.hasAttribute("data-support-poll")) return;
+    var after = window.StudyhallChat.lastId(poll.getAttribute("data-log-id"));
+    if (after < 0) after = parseInt(poll.getAttribute("data-after-default"), 10);
+    event.detail.parameters.after = after;
+  });
 
   // -- Small helpers --------------------------------------------------------------------------
 
