@@ -35,7 +35,11 @@ print(json.dumps({
 }))
 """
 
-
+LATE_LOG = {
+    "topics_covered": "Integration by parts, with four problems from the textbook.",
+    "tutee_progress": "They chose u and dv well on their own by the third problem.",
+    "next_steps": "Work the chapter review set and bring any questions next week.",
+}
 # How many more pages of one route the sweep reads for links (without checking them again).
 EXTRA_PER_ROUTE = 12
 HREF = re.compile(r'href="([^"#]+)"')
@@ -143,6 +147,17 @@ def test_axe_finds_nothing_serious_in_the_states_a_crawl_misses(
         page.get_by_role("button", name="Log time & leave call").click()
         expect(page.locator("#log-dialog")).to_be_visible()
         found.check_both_widths(page, role="tutor", state="classroom log dialog open")
+
+        # A request to Support to log a session whose window closed, for the agent below.
+        page.goto(f"{base}/sessions/")
+        page.get_by_role("link", name="Ask Support to log this session").first.click()
+        found.check_both_widths(page, role="tutor", state="late-log request form")
+        page.select_option('select[name="minutes"]', "60")
+        for name, text in LATE_LOG.items():
+            page.fill(f'textarea[name="{name}"]', text)
+        page.fill('textarea[name="reason"]', "I was travelling and forgot to log it.")
+        page.get_by_role("button", name="Send to Support").click()
+        page.wait_for_load_state()
     finally:
         context.close()
 
@@ -154,6 +169,10 @@ def test_axe_finds_nothing_serious_in_the_states_a_crawl_misses(
         page.locator("#support-chat-toggle").click()
         expect(page.locator("#support-chat-panel")).to_be_visible()
         found.check_both_widths(page, role="student", state="Support chat panel open")
+        page.locator("#support-chat-panel textarea").fill("How do I cancel a session?")
+        page.keyboard.press("Enter")
+        expect(page.locator("#support-chat-log")).to_contain_text("How do I cancel a session?")
+        found.check_both_widths(page, role="student", state="Support chat with a message")
         page.goto(f"{base}/notifications/")
         mark_all = page.get_by_role("button", name="Mark all as read")
         if mark_all.count():
@@ -174,11 +193,25 @@ def test_axe_finds_nothing_serious_in_the_states_a_crawl_misses(
             found.check_both_widths(page, role="org admin", state=f"empty list ({path})")
     finally:
         context.close()
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        sign_in(page, base, ROLES["support agent"] or "")
+        page.goto(f"{base}/support/inbox/")
+        page.locator('a[href^="/support/inbox/"]').filter(has_text="Maya").first.click()
+        found.check_both_widths(page, role="support agent", state="a conversation")
+        page.goto(f"{base}/support/inbox/")
+        page.locator('a[href*="/support/late-log/"]').first.click()
+        found.check_both_widths(page, role="support agent", state="a late-log request")
+    finally:
+        context.close()
+
     written = found.write("states")
     assert not found.failing(), f"{len(found.failing())} failing (full results: {written}):\n" + (
         "\n".join(found.failing())
     )
-    assert len(found.views) == 16
+    assert len(found.views) == 24
 
 
 def test_axe_sweep_finds_nothing_serious_on_any_page_for_any_role(
