@@ -331,6 +331,7 @@ function onWelcome(frame) {
 function onRoster(peers) {
   state.roster = peers;
   const present = new Set();
+  const news = [];
   for (const info of peers) {
     if (!info || typeof info.peer_id !== "string") continue;
     if (info.peer_id === state.peerId) {
@@ -339,25 +340,32 @@ function onRoster(peers) {
     }
     present.add(info.peer_id);
     let peer = state.peers.get(info.peer_id);
-    if (!peer) peer = addPeer(info);
+    if (!peer) {
+      peer = addPeer(info);
+      if (state.rosterSeen && info.name) news.push(`${info.name} joined the call.`);
+    }
     peer.info = info;
     updateTile(peer);
   }
   for (const peer of [...state.peers.values()]) {
-    if (!present.has(peer.id)) closePeer(peer.id);
+    if (present.has(peer.id)) continue;
+    if (peer.info && peer.info.name) news.push(`${peer.info.name} left the call.`);
+    closePeer(peer.id);
   }
+  state.rosterSeen = true;
   renderPeople();
-  describeRoom();
+  describeRoom(news);
 }
 
-function describeRoom() {
+// The status line is a polite live region: who came or went is said first, then the room.
+function describeRoom(news = []) {
   if (state.finished || !state.welcomed) return;
   const others = state.peers.size;
-  status(
+  const room =
     others === 0
       ? "You are in the call. Nobody else is here yet."
-      : `You are in the call with ${others} other ${others === 1 ? "person" : "people"}.`
-  );
+      : `You are in the call with ${others} other ${others === 1 ? "person" : "people"}.`;
+  status([...news, room].join(" "));
 }
 
 // -- Peer connections ------------------------------------------------------------------------
@@ -821,6 +829,14 @@ function openLogDialog() {
   closeMenu();
   const dialog = byId("log-dialog");
   if (!dialog || state.finished) return;
+  // Closing the pop-up (Escape or "Back to the call") gives focus back to Hang up.
+  dialog.addEventListener(
+    "close",
+    () => {
+      if (!state.finished) byId("hangup-button").focus();
+    },
+    { once: true }
+  );
   dialog.showModal();
   const minutes = byId("log-minutes");
   (minutes.value ? dialog.querySelector("textarea") : minutes).focus();
