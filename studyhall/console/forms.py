@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 
+from studyhall.accounts.models import User
 from studyhall.core.errors import DomainError
 from studyhall.core.money import CURRENCY_CHOICES, parse_decimal_amount
-from studyhall.orgs.models import ApprovalStatus, PayoutProvider, Role, SignupPolicy
+from studyhall.orgs.models import ApprovalStatus, Course, PayoutProvider, Role, SignupPolicy
 from studyhall.orgs.services.policy import INTEGER_SETTINGS
+from studyhall.tutoring.booking_forms import PlaceFields
+from studyhall.tutoring.services.scheduling import REASON_MAX_CHARS
 
 ROLE_CHOICES = Role.choices
 
@@ -80,8 +85,51 @@ class ApprovalForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
-        label="Reason", widget=forms.Textarea(attrs={"rows": 2}), max_length=1000
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=REASON_MAX_CHARS,
+        help_text="The tutor and every student on the session see it.",
     )
+
+
+# Students are named by email or school ID, separated by commas, semicolons or new lines.
+STUDENT_SEPARATORS = re.compile(r"[,;\s]+")
+MAX_STUDENTS_NAMED = 50
+
+
+class BookForm(PlaceFields):
+    """A session an admin books for a tutor; the start is in the organization's time zone."""
+
+    tutor = forms.TypedChoiceField(label="Tutor", coerce=int)
+    course = forms.TypedChoiceField(label="Course", coerce=int)
+    students = forms.CharField(
+        label="Students",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Their emails or school IDs, separated by commas or new lines.",
+    )
+
+    def __init__(
+        self, *args: Any, zone: ZoneInfo, tutors: list[User], courses: list[Course], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, zone=zone, **kwargs)
+        tutor = self.fields["tutor"]
+        course = self.fields["course"]
+        assert isinstance(tutor, forms.TypedChoiceField)
+        assert isinstance(course, forms.TypedChoiceField)
+        tutor.choices = [("", "Choose a tutor"), *((t.pk, t.display_name) for t in tutors)]
+        course.choices = [("", "Choose a course"), *((c.pk, c.code) for c in courses)]
+        self.fields["time"].help_text = f"In the organization's time zone, {zone.key}."
+        self.fields["notes"].help_text = "What the session is for; the tutor and students see it."
+        self.order_fields(["tutor", "course", "students"])
+
+    def clean_students(self) -> list[str]:
+        named = [s for s in STUDENT_SEPARATORS.split(self.cleaned_data["students"]) if s]
+        if not named:
+            raise forms.ValidationError("Name at least one student.")
+        if len(named) > MAX_STUDENTS_NAMED:
+            raise forms.ValidationError(f"Name at most {MAX_STUDENTS_NAMED} students.")
+        return list(dict.fromkeys(named))
 
 
 class RosterForm(forms.Form):

@@ -73,7 +73,11 @@ def links_for(organization: Organization, current_url_name: str) -> list[NavLink
 
 def register_defaults() -> None:
     register(NavItem("Home", "console:home", 0))
-    register(NavItem("Sessions", "console:sessions", 10))
+    register(
+        NavItem(
+            "Sessions", "console:sessions", 10, ("console:session_new", "console:session_cancel")
+        )
+    )
     register(NavItem("People", "console:people", 20, ("console:person",)))
     register(NavItem("Courses", "console:courses", 30, ("console:course", "console:course_new")))
     register(NavItem("Tutor approvals", "console:approvals", 40))

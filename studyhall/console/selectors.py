@@ -526,6 +526,35 @@ def students_of(organization: Organization) -> QuerySet[User]:
     )
 
 
+def students_named(organization: Organization, names: list[str]) -> dict[str, User]:
+    """The organization's active students by the email or school ID each was named by."""
+    emails = [n.lower() for n in names]
+    found: dict[str, User] = {}
+    members = Member.objects.select_related("user").filter(
+        Q(user__email__in=emails) | Q(school_id__in=names),
+        organization=organization,
+        user__memberships__organization=organization,
+        user__memberships__role=Role.STUDENT,
+        user__memberships__is_active=True,
+    )
+    for m in members:
+        for name in names:
+            if name.lower() == m.user.email or (m.school_id and name == m.school_id):
+                found[name] = m.user
+    return found
+
+
+def session_of(organization: Organization, session_id: int) -> Session | None:
+    return (
+        Session.objects.filter(organization=organization, pk=session_id)
+        .select_related("course", "tutor", "completion")
+        .prefetch_related(
+            Prefetch("participants", queryset=Participant.objects.select_related("user"))
+        )
+        .first()
+    )
+
+
 def tutors_of(organization: Organization) -> QuerySet[User]:
     return (
         User.objects.filter(

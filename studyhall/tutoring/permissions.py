@@ -110,7 +110,8 @@ class SessionPermissions:
 
     @cached_property
     def cancel(self) -> bool:
-        return self._pending and (self.is_tutor or self.is_agent or self.on_session)
+        staff = self.is_tutor or self.is_agent or self.is_admin
+        return self._pending and (staff or self.on_session)
 
     @cached_property
     def cancel_withdraws(self) -> bool:
@@ -119,7 +120,7 @@ class SessionPermissions:
         others_on = any(
             p.state in ON_SESSION and p.user_id != self.viewer.pk for p in self.participants
         )
-        return self.cancel and not (self.is_tutor or self.is_agent) and others_on
+        return self.cancel and not (self.is_tutor or self.is_agent or self.is_admin) and others_on
 
     @cached_property
     def remove(self) -> bool:

@@ -43,6 +43,12 @@ from studyhall.orgs.services.policy import POLICY_FIELDS
 from studyhall.orgs.services.programs import ProgramInput
 from studyhall.tutoring.models import Mode, Session, Status
 from studyhall.tutoring.programs import usage_of
+from studyhall.tutoring.services.scheduling import (
+    NOTES_MAX_CHARS,
+    REASON_MAX_CHARS,
+    book_for_tutor,
+    cancel_session,
+)
 
 
 def _require_admin(request: HttpRequest, user: User) -> User:
@@ -188,6 +194,27 @@ class AdminSessionOut(Schema):
 class AdminSessionsOut(Schema):
     sessions: list[AdminSessionOut]
     next_offset: int | None
+
+
+class BookIn(Input):
+    """A session booked for a tutor: the students accept it, the tutor completes it."""
+
+    tutor_id: Id
+    course_id: Id
+    student_ids: list[Id] = Field(min_length=1, max_length=50)
+    mode: StrictStr = Field(description="`online` or `in_person`.")
+    location: StrictStr = Field("", description="Where an in-person session takes place.")
+    scheduled_start: datetime = Field(
+        description="ISO 8601 with an offset; up to the grace period in the past."
+    )
+    planned_minutes: StrictInt = Field(description="5, 10, 15 … 90 (or the org's maximum).")
+    notes: StrictStr = Field("", max_length=NOTES_MAX_CHARS)
+
+
+class AdminCancelIn(Input):
+    reason: StrictStr = Field(
+        max_length=REASON_MAX_CHARS, description="Required; the tutor and students see it."
+    )
 
 
 class PolicyOut(Schema):
@@ -827,6 +854,50 @@ def list_sessions(
     )
     rows, next_offset = _page(selectors.sessions(organization, filters), limit, offset)
     return {"sessions": [_session(s) for s in rows], "next_offset": next_offset}
+
+
+@router.post("/orgs/{int:org_id}/sessions", response={201: AdminSessionOut, **ERRORS})
+def book(request: HttpRequest, org_id: int, payload: BookIn) -> Reply[dict[str, Any]]:
+    """Book a session for a tutor (a walk-in, or an in-person session that already took place
+    within the grace period). The same booking rules and limits hold as for the tutor's own
+    invitation; the students are asked to accept it, and only the tutor completes it."""
+    organization = _org(request, org_id)
+    with transaction.atomic(durable=True):
+        session = book_for_tutor(
+            actor=actor_of(request),
+            organization_id=organization.pk,
+            tutor_id=payload.tutor_id,
+            student_ids=payload.student_ids,
+            course_id=payload.course_id,
+            mode=payload.mode,
+            location=payload.location,
+            scheduled_start=payload.scheduled_start,
+            planned_minutes=payload.planned_minutes,
+            notes=payload.notes,
+        )
+    return Reply(201, _session(_session_in(organization, session.pk)))
+
+
+@router.post(
+    "/orgs/{int:org_id}/sessions/{int:session_id}/cancel",
+    response={200: AdminSessionOut, **ERRORS},
+)
+def cancel(
+    request: HttpRequest, org_id: int, session_id: int, payload: AdminCancelIn
+) -> dict[str, Any]:
+    """Cancel a session that has not taken place, with a reason its tutor and students see."""
+    organization = _org(request, org_id)
+    found = _session_in(organization, session_id)
+    with transaction.atomic(durable=True):
+        cancel_session(session_id=found.pk, actor=actor_of(request), reason=payload.reason)
+    return _session(_session_in(organization, found.pk))
+
+
+def _session_in(organization: Organization, session_id: int) -> Session:
+    found = selectors.session_of(organization, session_id)
+    if found is None:
+        raise NotFound("There is no such session in this organization.")
+    return found
 
 
 def _session(s: Session) -> dict[str, Any]:

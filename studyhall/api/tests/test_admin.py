@@ -60,6 +60,9 @@ def world(cast: Cast) -> dict[str, Any]:
             "tutor_id": cast.tutor.pk,
             "import_id": mine.pk,
             "program_id": Program.objects.get(organization=cast.org, is_default=True).pk,
+            "session_id": f.make_session(
+                org=cast.org, tutor=cast.tutor, students=[cast.student]
+            ).pk,
         },
         "other_ids": {
             "org_id": cast.other_org.pk,
@@ -68,6 +71,9 @@ def world(cast: Cast) -> dict[str, Any]:
             "tutor_id": cast.outsider.pk,
             "import_id": theirs.pk,
             "program_id": Program.objects.get(organization=cast.other_org, is_default=True).pk,
+            "session_id": f.make_session(
+                org=cast.other_org, tutor=cast.outsider, students=[], course=other_course
+            ).pk,
         },
     }
 
@@ -92,7 +98,7 @@ def _call(api: Api, method: str, path: str) -> Any:
 
 
 def test_the_matrix_walks_every_admin_endpoint() -> None:
-    assert len(ENDPOINTS) == 28
+    assert len(ENDPOINTS) == 30
 
 
 @pytest.mark.parametrize(("method", "template"), ENDPOINTS, ids=[f"{m} {p}" for m, p in ENDPOINTS])

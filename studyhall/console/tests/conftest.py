@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from conftest import Cast
 from studyhall.accounts.models import User
@@ -39,6 +41,11 @@ def console(cast: Cast) -> Console:
         cast.other_org, f.make_user(email="oadmin@example.test", name="Otis Admin"), Role.ADMIN
     )
     other_course = f.make_course(cast.other_org, code="BIO 1")
+    soon = timezone.now() + timedelta(days=1)
+    session = f.make_session(org=cast.org, tutor=cast.tutor, students=[cast.student], start=soon)
+    other_session = f.make_session(
+        org=cast.other_org, tutor=cast.outsider, students=[], course=other_course, start=soon
+    )
     return Console(
         other_admin=other_admin,
         ids={
@@ -47,6 +54,7 @@ def console(cast: Cast) -> Console:
             "course_id": cast.course.pk,
             "import_id": _roster(cast.org.pk, cast.admin).pk,
             "program_id": Program.objects.get(organization=cast.org, is_default=True).pk,
+            "session_id": session.pk,
         },
         other_ids={
             "org_id": cast.other_org.pk,
@@ -54,6 +62,7 @@ def console(cast: Cast) -> Console:
             "course_id": other_course.pk,
             "import_id": _roster(cast.other_org.pk, other_admin).pk,
             "program_id": Program.objects.get(organization=cast.other_org, is_default=True).pk,
+            "session_id": other_session.pk,
         },
     )
 

@@ -24,6 +24,7 @@ from studyhall.tutoring.text import when
 
 EVENT_SUBJECTS = {
     "invited": "You're invited to a tutoring session",
+    "booked": "A tutoring session was booked for you",
     "requested": "A student requested a tutoring session",
     "accepted": "A tutoring session was accepted",
     "declined": "A tutoring session was declined",
@@ -36,6 +37,7 @@ EVENT_SUBJECTS = {
 }
 EVENT_KINDS = {
     "invited": Kind.INVITATION,
+    "booked": Kind.INVITATION,
     "requested": Kind.REQUEST,
     "accepted": Kind.ANSWER,
     "declined": Kind.ANSWER,
@@ -47,7 +49,7 @@ EVENT_KINDS = {
     "reschedule_declined": Kind.RESCHEDULE,
 }
 # Events after which the recipient is expected to answer on the session page.
-ANSWER_EXPECTED = frozenset({"invited", "requested", "rescheduled"})
+ANSWER_EXPECTED = frozenset({"invited", "booked", "requested", "rescheduled"})
 
 
 def after_commit_send_recap(*, session_id: int) -> None:
@@ -238,6 +240,13 @@ def event_sentence(
     by_tutor = actor is not None and actor.pk == session.tutor_id
     if event == "invited":
         return f"{who} invited you to a {course} tutoring session."
+    if event == "booked":
+        if recipient.pk == session.tutor_id:
+            return f"{who} booked a {course} session for you to tutor; your students accept it."
+        return (
+            f"{who} booked you a {course} tutoring session with "
+            f"{session.tutor.display_name}. Accept or decline it on the session page."
+        )
     if event == "requested":
         return f"{who} asked you to tutor a {course} session."
     if event == "accepted":

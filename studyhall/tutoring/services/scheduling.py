@@ -23,7 +23,7 @@ from studyhall.ledger.services import program_account
 from studyhall.orgs.models import Course, Enrollment, Membership, Organization, Role
 from studyhall.orgs.selectors import hourly_rate_cents, is_approved_tutor, roles_of
 from studyhall.tutoring import lifecycle
-from studyhall.tutoring.access import access_session
+from studyhall.tutoring.access import access_session, is_org_admin
 from studyhall.tutoring.models import (
     Mode,
     Origin,
@@ -66,22 +66,21 @@ def create_session(
     accept it before its grace period ends.
     """
     with transaction.atomic():
-        organization = Organization.objects.filter(pk=organization_id).first()
-        if organization is None or not (roles := roles_of(actor, organization.pk)):
-            raise NotFound("There is no such organization.")
-        course = Course.objects.filter(pk=course_id, organization=organization).first()
-        if course is None:
-            raise InvalidInput("Choose one of your organization's courses.", code="unknown_course")
-        mode, location = _check_place(mode, location)
-        planned = check_duration(planned_minutes, what="The planned length")
-        _check_start(scheduled_start, organization)
-        notes = clean_text(notes or "", field="Notes", max_length=NOTES_MAX_CHARS)
-
+        organization, roles = _organization(actor, organization_id)
+        course, mode, location, planned, notes = _check_booking(
+            organization,
+            course_id=course_id,
+            mode=mode,
+            location=location,
+            scheduled_start=scheduled_start,
+            planned_minutes=planned_minutes,
+            notes=notes,
+        )
         if tutor_id is None:
             if Role.TUTOR not in roles:
                 raise Forbidden("Only tutors can invite students to a session.")
             tutor = actor
-            students = _students(organization, student_ids, tutor=actor)
+            students = _students(organization, student_ids, tutor=actor, actor=actor)
             _check_approved(course, tutor, actor=actor)
             origin, status, student_state = (
                 Origin.INVITATION,
@@ -103,10 +102,8 @@ def create_session(
                 Status.REQUESTED,
                 ParticipantState.ACCEPTED,
             )
-        _check_enrolled(course, students, actor=actor)
-        lock_people(organization, [tutor.pk, *(s.pk for s in students)])
-        check_booking_limits(
-            organization=organization,
+        _check_people(
+            organization,
             course=course,
             tutor=tutor,
             students=students,
@@ -114,65 +111,215 @@ def create_session(
             minutes=planned,
             actor=actor,
         )
-        funding = choose_program(
+        return _record(
             organization=organization,
             course=course,
             tutor=tutor,
             students=students,
-            start=scheduled_start,
-            minutes=planned,
-            rate_cents=hourly_rate_cents(organization=organization, tutor_id=tutor.pk),
             actor=actor,
-            lock=True,
-        )
-        program_account(program=funding.program)
-
-        session = Session.objects.create(
-            organization=organization,
-            program=funding.program,
-            course=course,
-            tutor=tutor,
             mode=mode,
             location=location,
             scheduled_start=scheduled_start,
-            planned_minutes=planned,
+            planned=planned,
             notes=notes,
+            origin=origin,
             status=status,
-            origin=origin,
-            created_by=actor,
-            recorded_after_the_fact=scheduled_start < timezone.now(),
-        )
-        now = timezone.now()
-        Participant.objects.bulk_create(
-            [
-                Participant(
-                    session=session,
-                    user=student,
-                    state=student_state,
-                    responded_at=now if student_state == ParticipantState.ACCEPTED else None,
-                )
-                for student in students
-            ]
-        )
-        audit.record(
-            actor=actor,
-            action="session.created",
-            organization_id=organization.pk,
-            session_id=session.pk,
-            origin=origin,
-            student_ids=[s.pk for s in students],
-            scheduled_start=scheduled_start.isoformat(),
-            planned_minutes=planned,
-            mode=mode,
-            recorded_after_the_fact=session.recorded_after_the_fact,
-            program_id=funding.program.pk,
-            reserved=funding.cost,
-        )
-        after_commit_session_event(
-            session_id=session.pk,
+            student_state=student_state,
             event="invited" if origin == Origin.INVITATION else "requested",
-            actor_id=actor.pk,
         )
+
+
+def book_for_tutor(
+    *,
+    actor: User,
+    organization_id: int,
+    tutor_id: int,
+    student_ids: Sequence[int],
+    course_id: int,
+    mode: str,
+    scheduled_start: datetime,
+    planned_minutes: int,
+    location: str = "",
+    notes: str = "",
+) -> Session:
+    """An org admin books a session for one of the organization's tutors: a walk-in at the
+    front desk, or an in-person session recorded after the fact.
+
+    It is the tutor's invitation in all but who made it: the same booking rules and limits
+    hold, each student still accepts it (before the grace period ends, when it already took
+    place), and only the tutor completes it.
+    """
+    with transaction.atomic():
+        organization, roles = _organization(actor, organization_id)
+        if Role.ADMIN not in roles:
+            raise Forbidden("Only the organization's admins can book a session for a tutor.")
+        course, mode, location, planned, notes = _check_booking(
+            organization,
+            course_id=course_id,
+            mode=mode,
+            location=location,
+            scheduled_start=scheduled_start,
+            planned_minutes=planned_minutes,
+            notes=notes,
+        )
+        tutor = _tutor(organization, tutor_id)
+        students = _students(organization, student_ids, tutor=tutor, actor=actor)
+        _check_approved(course, tutor, actor=actor)
+        _check_people(
+            organization,
+            course=course,
+            tutor=tutor,
+            students=students,
+            start=scheduled_start,
+            minutes=planned,
+            actor=actor,
+        )
+        return _record(
+            organization=organization,
+            course=course,
+            tutor=tutor,
+            students=students,
+            actor=actor,
+            mode=mode,
+            location=location,
+            scheduled_start=scheduled_start,
+            planned=planned,
+            notes=notes,
+            origin=Origin.INVITATION,
+            status=Status.INVITED,
+            student_state=ParticipantState.INVITED,
+            event="booked",
+        )
+
+
+def _organization(actor: User, organization_id: int) -> tuple[Organization, set[str]]:
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None or not (roles := roles_of(actor, organization.pk)):
+        raise NotFound("There is no such organization.")
+    return organization, set(roles)
+
+
+def _check_booking(
+    organization: Organization,
+    *,
+    course_id: int,
+    mode: str,
+    location: str,
+    scheduled_start: datetime,
+    planned_minutes: object,
+    notes: str,
+) -> tuple[Course, str, str, int, str]:
+    """The course, the place, the length, the start and the notes every booking checks."""
+    course = Course.objects.filter(pk=course_id, organization=organization).first()
+    if course is None:
+        raise InvalidInput(
+            "Choose one of your organization's courses.", code="unknown_course", field="course"
+        )
+    mode, location = _check_place(mode, location)
+    planned = check_duration(planned_minutes, what="The planned length")
+    _check_start(scheduled_start, organization)
+    notes = clean_text(notes or "", field="Notes", max_length=NOTES_MAX_CHARS)
+    return course, mode, location, planned, notes
+
+
+def _check_people(
+    organization: Organization,
+    *,
+    course: Course,
+    tutor: User,
+    students: Sequence[User],
+    start: datetime,
+    minutes: int,
+    actor: User,
+) -> None:
+    """Everyone takes the course, and the booking fits the limits (people locked first)."""
+    _check_enrolled(course, students, actor=actor)
+    lock_people(organization, [tutor.pk, *(s.pk for s in students)])
+    check_booking_limits(
+        organization=organization,
+        course=course,
+        tutor=tutor,
+        students=students,
+        start=start,
+        minutes=minutes,
+        actor=actor,
+    )
+
+
+def _record(
+    *,
+    organization: Organization,
+    course: Course,
+    tutor: User,
+    students: Sequence[User],
+    actor: User,
+    mode: str,
+    location: str,
+    scheduled_start: datetime,
+    planned: int,
+    notes: str,
+    origin: Origin,
+    status: Status,
+    student_state: ParticipantState,
+    event: str,
+) -> Session:
+    """Choose the program that pays (reserving the planned cost), write the booked session and
+    its participants, audit it and tell the others."""
+    funding = choose_program(
+        organization=organization,
+        course=course,
+        tutor=tutor,
+        students=students,
+        start=scheduled_start,
+        minutes=planned,
+        rate_cents=hourly_rate_cents(organization=organization, tutor_id=tutor.pk),
+        actor=actor,
+        lock=True,
+    )
+    program_account(program=funding.program)
+    session = Session.objects.create(
+        organization=organization,
+        program=funding.program,
+        course=course,
+        tutor=tutor,
+        mode=mode,
+        location=location,
+        scheduled_start=scheduled_start,
+        planned_minutes=planned,
+        notes=notes,
+        status=status,
+        origin=origin,
+        created_by=actor,
+        recorded_after_the_fact=scheduled_start < timezone.now(),
+    )
+    now = timezone.now()
+    Participant.objects.bulk_create(
+        [
+            Participant(
+                session=session,
+                user=student,
+                state=student_state,
+                responded_at=now if student_state == ParticipantState.ACCEPTED else None,
+            )
+            for student in students
+        ]
+    )
+    audit.record(
+        actor=actor,
+        action="session.created",
+        organization_id=organization.pk,
+        session_id=session.pk,
+        origin=origin,
+        student_ids=[s.pk for s in students],
+        scheduled_start=scheduled_start.isoformat(),
+        planned_minutes=planned,
+        mode=mode,
+        recorded_after_the_fact=session.recorded_after_the_fact,
+        program_id=funding.program.pk,
+        reserved=funding.cost,
+        **({"booked_for_tutor_id": tutor.pk} if event == "booked" else {}),
+    )
+    after_commit_session_event(session_id=session.pk, event=event, actor_id=actor.pk)
     return session
 
 
@@ -266,7 +413,8 @@ def decline_session(*, session_id: int, actor: User, message: str = "") -> Sessi
 
 
 def cancel_session(*, session_id: int, actor: User, reason: str) -> Session:
-    """Call a session off before it takes place, with a reason everyone sees.
+    """Call a session off before it takes place, with a reason everyone sees: its tutor,
+    Support, or an admin of its organization (from the console, say).
 
     A student in a group session withdraws only themselves; the others' session goes on.
     """
@@ -283,7 +431,9 @@ def cancel_session(*, session_id: int, actor: User, reason: str) -> Session:
                 f"A session that is {session.get_status_display().lower()} cannot be canceled.",
                 code="invalid_transition",
             )
-        if session.tutor_id != actor.pk and not actor.is_support_agent:
+        if not (
+            session.tutor_id == actor.pk or actor.is_support_agent or is_org_admin(actor, session)
+        ):
             participant = _own_participation(session, actor)
             # Once it has taken place, a student's cancel would undo the tutor's work.
             _refuse_once_started(session, "cancel")
@@ -523,7 +673,9 @@ def _check_start(start: datetime, organization: Organization) -> None:
         )
 
 
-def _students(organization: Organization, student_ids: Sequence[int], *, tutor: User) -> list[User]:
+def _students(
+    organization: Organization, student_ids: Sequence[int], *, tutor: User, actor: User
+) -> list[User]:
     wanted = list(dict.fromkeys(student_ids))
     if not wanted:
         raise InvalidInput("Invite at least one student.", code="no_participants")
@@ -534,7 +686,13 @@ def _students(organization: Organization, student_ids: Sequence[int], *, tutor: 
             limit=organization.max_group_size,
         )
     if tutor.pk in wanted:
-        raise InvalidInput("You cannot invite yourself to your own session.")
+        if tutor.pk == actor.pk:
+            raise InvalidInput("You cannot invite yourself to your own session.")
+        raise InvalidInput(
+            f"{tutor.display_name} tutors this session; they cannot also be its student.",
+            code="tutor_is_student",
+            field="students",
+        )
     members = {
         m.user_id: m.user
         for m in Membership.objects.select_related("user").filter(

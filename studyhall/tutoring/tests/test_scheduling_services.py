@@ -566,9 +566,26 @@ def test_support_can_cancel(cast: Cast) -> None:
     assert (session.status, session.canceled_by) == (Status.CANCELED, cast.agent)
 
 
-@pytest.mark.parametrize(
-    ("who", "error"), [("admin", Forbidden), ("other_tutor", Forbidden), ("outsider", NotFound)]
-)
+def test_an_org_admin_cancels_the_whole_session(cast: Cast) -> None:
+    session = f.make_session(org=cast.org, tutor=cast.tutor, students=[cast.student, cast.student2],
+                             start=timezone.now() + timedelta(days=1))  # fmt: skip
+    cancel_session(session_id=session.pk, actor=cast.admin, reason="The center is closed")
+    session.refresh_from_db()
+    assert (session.status, session.canceled_by, session.cancel_reason) == (
+        Status.CANCELED,
+        cast.admin,
+        "The center is closed",
+    )
+    assert states(session) == {cast.student.pk: PS.ACCEPTED, cast.student2.pk: PS.ACCEPTED}
+    entry = AuditEntry.objects.get(session=session)
+    assert (entry.action, entry.actor, entry.data) == (
+        "session.canceled",
+        cast.admin,
+        {"reason": "The center is closed"},
+    )
+
+
+@pytest.mark.parametrize(("who", "error"), [("other_tutor", Forbidden), ("outsider", NotFound)])
 def test_others_cannot_cancel(cast: Cast, who: str, error: type[DomainError]) -> None:
     session = invite(cast)
     with pytest.raises(error):
