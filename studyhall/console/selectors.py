@@ -23,7 +23,8 @@ from django.db.models.functions import Coalesce
 from studyhall.accounts.models import User
 from studyhall.console.models import RosterImport
 from studyhall.core.models import AuditEntry
-from studyhall.ledger.models import ConnectedAccount
+from studyhall.ledger.models import Account, AccountKind, ConnectedAccount, Payout
+from studyhall.ledger.selectors import HistoryRow, earning_entries_of, history_row
 from studyhall.orgs.models import (
     ApprovalStatus,
     Course,
@@ -388,6 +389,34 @@ def person_summary(organization: Organization, user: User) -> PersonSummary:
         recaps_received=taken.filter(
             state=ParticipantState.ACCEPTED, no_show=False, session__status=Status.COMPLETED
         ).count(),
+    )
+
+
+@dataclass(frozen=True)
+class TutorEarnings:
+    """A tutor's earnings in one organization: the balance not yet paid out, the latest
+    postings (earnings, corrections, payouts) and the latest payouts."""
+
+    balance_cents: int
+    rows: list[HistoryRow]
+    payouts: list[Payout]
+
+
+def tutor_earnings(organization: Organization, user: User, *, rows: int = 10) -> TutorEarnings:
+    """Three queries, whatever the tutor's history."""
+    balance = Account.objects.filter(
+        organization=organization, user=user, kind=AccountKind.TUTOR_EARNINGS
+    ).aggregate(total=Coalesce(Sum("balance_cents"), Value(0)))["total"]
+    entries = earning_entries_of(user, organization_id=organization.pk)[:rows]
+    payouts = (
+        Payout.objects.filter(organization=organization, tutor=user)
+        .select_related("batch")
+        .order_by("-batch__week_start", "-id")[:5]
+    )
+    return TutorEarnings(
+        balance_cents=int(balance),
+        rows=[history_row(e) for e in entries],
+        payouts=list(payouts),
     )
 
 

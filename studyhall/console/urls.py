@@ -14,6 +14,11 @@ urlpatterns = [
     path("<int:org_id>/people/", people.people, name="people"),
     path("<int:org_id>/people/<int:user_id>/", people.person, name="person"),
     path("<int:org_id>/people/<int:user_id>/roles/", people.roles, name="person_roles"),
+    path(
+        "<int:org_id>/people/<int:user_id>/invitation/",
+        people.resend_invitation,
+        name="person_invitation",
+    ),
     path("<int:org_id>/people/<int:user_id>/rate/", people.rate, name="person_rate"),
     path(
         "<int:org_id>/people/<int:user_id>/employee-id/",

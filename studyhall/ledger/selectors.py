@@ -60,14 +60,19 @@ def balances_of(user: User) -> list[Money]:
 
 
 def earning_entries_of(
-    user: User, *, since: datetime | None = None, until: datetime | None = None
+    user: User,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    organization_id: int | None = None,
 ) -> QuerySet[Entry]:
-    """Every posting on the user's earnings accounts, newest first, with what explains it:
-    the session, the completion or correction, the payout an earning went into, and for a
-    payout posting the payout itself. One query."""
-    entries = Entry.objects.filter(
-        account__user=user, account__kind=AccountKind.TUTOR_EARNINGS
-    ).select_related(
+    """Every posting on the user's earnings accounts (in one organization, if given), newest
+    first, with what explains it: the session, the completion or correction, the payout an
+    earning went into, and for a payout posting the payout itself. One query."""
+    entries = Entry.objects.filter(account__user=user, account__kind=AccountKind.TUTOR_EARNINGS)
+    if organization_id is not None:
+        entries = entries.filter(account__organization_id=organization_id)
+    entries = entries.select_related(
         "transfer",
         "transfer__session",
         "transfer__session__course",

@@ -22,6 +22,7 @@ from studyhall.api.auth import BearerToken, BrowserSession, actor_of
 from studyhall.api.schemas import Id, Input, ProblemOut
 from studyhall.console import selectors
 from studyhall.console.models import RosterImport
+from studyhall.console.services import people as console_people
 from studyhall.console.services import roster as roster_service
 from studyhall.console.services.policy import change_policy
 from studyhall.core.errors import InvalidInput, NotFound
@@ -363,10 +364,11 @@ def list_people(
 
 @router.post("/orgs/{int:org_id}/people", response={201: PersonOut, **ERRORS})
 def invite(request: HttpRequest, org_id: int, payload: PersonInviteIn) -> Reply[dict[str, Any]]:
-    """Invite someone by email with roles (a new person has no password until they set one)."""
+    """Invite someone by email with roles. Someone new to the organization is emailed an
+    invitation: a link to set their password (a new account) or to sign in."""
     organization = _org(request, org_id)
     with transaction.atomic(durable=True):
-        member = people_service.invite_person(
+        member = console_people.invite_person(
             organization_id=organization.pk,
             actor=actor_of(request),
             email=payload.email,

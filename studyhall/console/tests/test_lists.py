@@ -15,6 +15,7 @@ from conftest import Cast
 from studyhall.accounts.models import User
 from studyhall.console.models import ImportStatus, RosterImport
 from studyhall.console.tests.conftest import signed_in
+from studyhall.ledger.models import Account, AccountKind, Entry, Transfer, TransferKind
 from studyhall.orgs.models import (
     ApprovalStatus,
     Course,
@@ -113,6 +114,32 @@ def fill_person_sessions(cast: Cast, n: int) -> None:
     fill_sessions(cast, n)
 
 
+def fill_tutor_earnings(cast: Cast, n: int) -> None:
+    """Sessions the tutor tutored, each with an earning posted to their account."""
+    fill_sessions(cast, n)
+    account = Account.objects.create(
+        kind=AccountKind.TUTOR_EARNINGS, organization=cast.org, user=cast.tutor, currency="USD"
+    )
+    sessions = list(Session.objects.filter(organization=cast.org).order_by("pk"))
+    transfers = Transfer.objects.bulk_create(
+        [
+            Transfer(
+                kind=TransferKind.EARNING,
+                idempotency_key=f"bulk-earning-{s.pk}",
+                amount_cents=1500,
+                currency="USD",
+                organization=cast.org,
+                session=s,
+                description="Earning",
+            )
+            for s in sessions
+        ]
+    )
+    Entry.objects.bulk_create(
+        [Entry(transfer=t, account=account, amount_cents=1500) for t in transfers]
+    )
+
+
 # (URL name, extra URL args, filling, query string, pinned queries)
 LISTS: list[tuple[str, Callable[[Cast], dict[str, Any]], Callable[[Cast, int], None], str, int]] = [
     ("console:sessions", lambda c: {}, fill_sessions, "", 11),
@@ -124,6 +151,7 @@ LISTS: list[tuple[str, Callable[[Cast], dict[str, Any]], Callable[[Cast, int], N
     ("console:roster", lambda c: {}, fill_imports, "", 8),
     ("console:course", lambda c: {"course_id": c.course.pk}, fill_enrollments, "", 11),
     ("console:person", lambda c: {"user_id": c.student.pk}, fill_person_sessions, "", 18),
+    ("console:person", lambda c: {"user_id": c.tutor.pk}, fill_tutor_earnings, "", 21),
 ]
 
 

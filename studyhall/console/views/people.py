@@ -20,6 +20,7 @@ from studyhall.console.pages import (
     paginate,
     render_console,
 )
+from studyhall.console.services import people as console_people
 from studyhall.core.money import format_cents
 from studyhall.orgs.models import MemberStatus, Organization, Role
 from studyhall.orgs.services import people as service
@@ -64,7 +65,7 @@ def people(request: HtmxRequest, organization: Organization) -> HttpResponse:
     if form.is_valid():
         try:
             with transaction.atomic(durable=True):
-                member = service.invite_person(
+                member = console_people.invite_person(
                     organization_id=organization.pk,
                     actor=viewer_of(request),
                     email=form.cleaned_data["email"],
@@ -75,7 +76,9 @@ def people(request: HtmxRequest, organization: Organization) -> HttpResponse:
         except SHOWN as exc:
             forms.refuse(form, exc)
         else:
-            messages.success(request, f"{member.user.email} is invited.")
+            messages.success(
+                request, f"{member.user.email} is invited; we are emailing them a sign-in link."
+            )
             return redirect("console:person", org_id=organization.pk, user_id=member.user_id)
     return _list(request, organization, form, status=400)
 
@@ -113,6 +116,11 @@ def _person_page(
         ),
         "employee_form": forms.EmployeeIdForm(initial={"employee_id": summary.employee_id}),
         "is_tutor": Role.TUTOR in summary.roles,
+        "earnings": (
+            selectors.tutor_earnings(organization, member.user)
+            if Role.TUTOR in summary.roles or summary.tutored
+            else None
+        ),
         "is_self": member.user_id == viewer_of(request).pk,
     }
     context.update(form_overrides)
@@ -234,3 +242,19 @@ def employee_id(request: HtmxRequest, organization: Organization, user_id: int) 
             messages.success(request, "Employee id saved.")
             return redirect("console:person", org_id=organization.pk, user_id=user_id)
     return _person_page(request, organization, user_id, status=400, employee_form=form)
+
+
+@require_POST
+@console_page
+def resend_invitation(
+    request: HtmxRequest, organization: Organization, user_id: int
+) -> HttpResponse:
+    return _act(
+        request,
+        organization,
+        user_id,
+        lambda: console_people.resend_invitation(
+            organization_id=organization.pk, user_id=user_id, actor=viewer_of(request)
+        ),
+        "The invitation is on its way again, with a fresh link.",
+    )
