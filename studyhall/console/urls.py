@@ -57,5 +57,10 @@ urlpatterns = [
     path("<int:org_id>/roster/", roster.roster, name="roster"),
     path("<int:org_id>/roster/<int:import_id>/", roster.roster_import, name="roster_import"),
     path("<int:org_id>/roster/<int:import_id>/apply/", roster.roster_apply, name="roster_apply"),
+    path(
+        "<int:org_id>/roster/<int:import_id>/progress/",
+        roster.roster_progress,
+        name="roster_progress",
+    ),
     path("<int:org_id>/policy/", policy.policy, name="policy"),
 ]

@@ -32,17 +32,19 @@ import hashlib
 import io
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import Model
 from django.utils import timezone
 
 from studyhall.accounts.models import User
 from studyhall.console.models import ImportStatus, RosterImport
+from studyhall.console.progress import Progress
 from studyhall.core import audit
 from studyhall.core.errors import Conflict, InvalidInput, NotFound
 from studyhall.core.models import AuditEntry
@@ -477,9 +479,52 @@ def error_count(roster: RosterImport) -> int:
     return len(roster.errors)
 
 
-def apply_roster(*, organization_id: int, import_id: int, actor: User) -> dict[str, int]:
+Reporter = Callable[[Progress], None]
+STEPS = (
+    "Checking the file against the roster",
+    "Adding courses and people",
+    "Updating people",
+    "Adding roles, enrollments and tutor approvals",
+    "Recording the history",
+)
+
+
+class _Ticker:
+    """Reports each step's progress to the reporter, a batch at a time."""
+
+    def __init__(self, reporter: Reporter | None) -> None:
+        self.reporter = reporter
+        self.step = 0
+        self.done = 0
+        self.total = 0
+
+    def start(self, step: int, total: int) -> None:
+        self.step, self.done, self.total = step, 0, total
+        self._send()
+
+    def tick(self, n: int) -> None:
+        self.done = min(self.total, self.done + n)
+        self._send()
+
+    def _send(self) -> None:
+        if self.reporter is not None:
+            label = STEPS[self.step - 1]
+            self.reporter(Progress(self.step, len(STEPS), label, self.done, self.total))
+
+
+def _bulk_create(model: type[Model], objs: Sequence[Model], ticker: _Ticker, **kw: Any) -> None:
+    for start in range(0, len(objs), BATCH):
+        batch = objs[start : start + BATCH]
+        model._default_manager.bulk_create(batch, **kw)
+        ticker.tick(len(batch))
+
+
+def apply_roster(
+    *, organization_id: int, import_id: int, actor: User, progress: Reporter | None = None
+) -> dict[str, int]:
     """Apply a checked file, all of it or nothing. The plan is made again against the
-    current data, so a file applied twice (or data changed since the dry run) is safe."""
+    current data, so a file applied twice (or data changed since the dry run) is safe.
+    `progress` is told how far it has got, step by step, a batch at a time."""
     require_transaction()
     organization = admin_organization(actor, organization_id, lock=True)
     roster = (
@@ -494,9 +539,12 @@ def apply_roster(*, organization_id: int, import_id: int, actor: User) -> dict[s
             "This file has errors; fix them and upload it again. Nothing was imported.",
             code="roster_has_errors",
         )
+    ticker = _Ticker(progress)
+    ticker.start(1, roster.rows)
     result = plan(
         organization, roster.content, actor=actor, deactivate_missing=roster.deactivate_missing
     )
+    ticker.tick(roster.rows)
     if result.errors:
         raise Conflict(
             f"The data changed since the dry run and {len(result.errors)} rows no longer "
@@ -505,7 +553,10 @@ def apply_roster(*, organization_id: int, import_id: int, actor: User) -> dict[s
         )
     summary = result.summary()
     if result.changes_anything:
-        _write(organization, result, actor=actor)
+        _write(organization, result, actor=actor, ticker=ticker)
+    else:
+        for step in range(2, len(STEPS) + 1):
+            ticker.start(step, 0)
     if roster.status == ImportStatus.CHECKED:
         roster.status = ImportStatus.APPLIED
         roster.applied_at = timezone.now()
@@ -523,14 +574,8 @@ def apply_roster(*, organization_id: int, import_id: int, actor: User) -> dict[s
     return summary
 
 
-def _write(organization: Organization, result: Plan, *, actor: User) -> None:
+def _write(organization: Organization, result: Plan, *, actor: User, ticker: _Ticker) -> None:
     now = timezone.now()
-    # Courses first: enrollments and approvals point at them.
-    Course.objects.bulk_create(
-        [Course(organization=organization, code=c, title=c) for c in result.new_courses],
-        batch_size=BATCH,
-    )
-    courses = {c.code.upper(): c.pk for c in Course.objects.filter(organization=organization)}
     # New accounts: no password until the person sets one from their invitation.
     new_emails = [r.email for r in result.add]
     existing = {}
@@ -538,18 +583,25 @@ def _write(organization: Organization, result: Plan, *, actor: User) -> None:
         existing.update(dict(User.objects.filter(email__in=chunk).values_list("email", "pk")))
     # One unusable password for the whole file: hashing nothing 20,000 times costs seconds.
     unusable = make_password(None)
-    User.objects.bulk_create(
-        [
-            User(email=r.email, name=r.name, password=unusable)
-            for r in result.add
-            if r.email not in existing
-        ],
-        batch_size=BATCH,
+    new_users = [
+        User(email=r.email, name=r.name, password=unusable)
+        for r in result.add
+        if r.email not in existing
+    ]
+    ticker.start(2, len(result.new_courses) + len(new_users) + len(result.add))
+    # Courses first: enrollments and approvals point at them.
+    _bulk_create(
+        Course,
+        [Course(organization=organization, code=c, title=c) for c in result.new_courses],
+        ticker,
     )
+    courses = {c.code.upper(): c.pk for c in Course.objects.filter(organization=organization)}
+    _bulk_create(User, new_users, ticker)
     ids: dict[str, int] = {}
     for chunk in _chunks(new_emails):
         ids.update(dict(User.objects.filter(email__in=chunk).values_list("email", "pk")))
-    Member.objects.bulk_create(
+    _bulk_create(
+        Member,
         [
             Member(
                 organization=organization,
@@ -561,8 +613,9 @@ def _write(organization: Organization, result: Plan, *, actor: User) -> None:
             )
             for r in result.add
         ],
-        batch_size=BATCH,
+        ticker,
     )
+    ticker.start(3, len(result.update))
 
     def user_of(key: int | str) -> int:
         return key if isinstance(key, int) else ids[key]
@@ -586,8 +639,11 @@ def _write(organization: Organization, result: Plan, *, actor: User) -> None:
                 members[user_id].school_id = row.school_id
         User.objects.bulk_update(list(users.values()), ["email", "name"], batch_size=BATCH)
         Member.objects.bulk_update(list(members.values()), ["school_id"], batch_size=BATCH)
+        ticker.tick(len(result.update))
     deactivated_new = {ids[r.email] for r in result.add if r.deactivated}
-    Membership.objects.bulk_create(
+    ticker.start(4, len(result.new_roles) + len(result.new_enrollments) + len(result.new_approvals))
+    _bulk_create(
+        Membership,
         [
             Membership(
                 organization=organization,
@@ -597,18 +653,20 @@ def _write(organization: Organization, result: Plan, *, actor: User) -> None:
             )
             for k, role in result.new_roles
         ],
-        batch_size=BATCH,
+        ticker,
         ignore_conflicts=True,
     )
-    Enrollment.objects.bulk_create(
+    _bulk_create(
+        Enrollment,
         [
             Enrollment(course_id=courses[c.upper()], student_id=user_of(k))
             for k, c in result.new_enrollments
         ],
-        batch_size=BATCH,
+        ticker,
         ignore_conflicts=True,
     )
-    TutorCourse.objects.bulk_create(
+    _bulk_create(
+        TutorCourse,
         [
             TutorCourse(
                 course_id=courses[c.upper()],
@@ -619,7 +677,7 @@ def _write(organization: Organization, result: Plan, *, actor: User) -> None:
             )
             for k, c in result.new_approvals
         ],
-        batch_size=BATCH,
+        ticker,
         ignore_conflicts=True,
     )
     through = Program.students.through
@@ -655,7 +713,9 @@ def _write(organization: Organization, result: Plan, *, actor: User) -> None:
         + [("person.deactivated", uid, {"by": "roster"}) for uid in result.deactivate]
         + [("person.reactivated", uid, {"by": "roster"}) for uid in result.reactivate]
     )
-    AuditEntry.objects.bulk_create(
+    ticker.start(5, len(entries))
+    _bulk_create(
+        AuditEntry,
         [
             AuditEntry(
                 actor=actor,
@@ -665,7 +725,7 @@ def _write(organization: Organization, result: Plan, *, actor: User) -> None:
             )
             for action, uid, data in entries
         ],
-        batch_size=BATCH,
+        ticker,
     )
 
 

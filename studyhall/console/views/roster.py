@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from studyhall.console import forms, selectors
+from studyhall.console import forms, progress, selectors
 from studyhall.console.models import RosterImport
 from studyhall.console.pages import SHOWN, console_page, paginate, render_console
 from studyhall.console.services import roster as service
@@ -84,7 +84,10 @@ def roster_apply(request: HtmxRequest, organization: Organization, import_id: in
     try:
         with transaction.atomic(durable=True):
             summary = service.apply_roster(
-                organization_id=organization.pk, import_id=checked.pk, actor=viewer_of(request)
+                organization_id=organization.pk,
+                import_id=checked.pk,
+                actor=viewer_of(request),
+                progress=lambda p: progress.report(checked.pk, p),
             )
     except SHOWN as exc:
         messages.error(request, exc.message)
@@ -98,4 +101,20 @@ def roster_apply(request: HtmxRequest, organization: Organization, import_id: in
             )
         else:
             messages.info(request, "Nothing to change: the roster already matches this file.")
+    finally:
+        progress.clear(checked.pk)
     return redirect("console:roster_import", org_id=organization.pk, import_id=checked.pk)
+
+
+@console_page
+def roster_progress(
+    request: HtmxRequest, organization: Organization, import_id: int
+) -> HttpResponse:
+    """How far applying the file has got: the page asks again until it is done."""
+    checked = _import(organization, import_id)
+    return render_console(
+        request,
+        organization,
+        "console/_roster_progress.html",
+        {"import": checked, "progress": progress.current(checked.pk)},
+    )
