@@ -326,6 +326,37 @@ def lists(ctx: Context) -> list[Row]:
     return rows
 
 
+def console_lists(ctx: Context) -> list[Row]:
+    """The org admin's Sessions and People lists: an organization with 10,000 of each beside
+    one with 100, page one, each as its own admin."""
+    console = ctx.data["console"]
+    rows: list[Row] = []
+    for name, path in (("Console sessions", "sessions/"), ("Console people", "people/")):
+        medians: dict[str, list[float]] = {"big": [], "small": []}
+        for _ in range(REPS):
+            for size in ("big", "small"):
+                url = f"/console/{console[size]['org']}/{path}"
+                cookie = {"Cookie": f"sessionid={ctx.cookies['console-' + size]}"}
+
+                def get(
+                    http: httpx.Client, n: int, url: str = url, cookie: dict[str, str] = cookie
+                ) -> httpx.Response:
+                    return http.get(url, headers=cookie)
+
+                result = load.run(ctx.base, get, clients=1, total=LIST_REQUESTS)
+                assert result.statuses == {200: LIST_REQUESTS}, result.statuses
+                medians[size].append(result.median * 1000)
+        rows.append(Row(f"{name} p50, 10,000 rows", medians["big"], "ms"))
+        rows.append(Row(f"{name} p50, 100 rows", medians["small"], "ms"))
+        rows.append(
+            Row(
+                f"{name} 10,000 / 100 (goal <= 1.3)",
+                [b / s for b, s in zip(medians["big"], medians["small"], strict=True)],
+            )
+        )
+    return rows
+
+
 def reminder_tick(ctx: Context) -> list[Row]:
     from studyhall.tutoring.reminders import send_due_reminders
 
@@ -548,6 +579,7 @@ def crash(ctx: Context) -> list[Row]:
 MEASURES: list[Callable[[Context], list[Row]]] = [
     completions,
     lists,
+    console_lists,
     reminder_tick,
     errors_at_50,
     worker_rss,
@@ -564,6 +596,7 @@ def prepare() -> dict[str, Any]:
     call_command("migrate", interactive=False, verbosity=0)
     started = time.monotonic()
     data = seed.seed(completable=int(os.environ.get("BENCH_COMPLETABLE", "4000")))
+    data["console"] = seed.seed_console()
     print(f"   seeded {data['sessions']:,} sessions in {time.monotonic() - started:.0f} s")
     psql("VACUUM ANALYZE", db=db_name())
     return data
@@ -584,6 +617,7 @@ def seeded() -> dict[str, Any]:
             .order_by("pk")
             .values_list("pk", flat=True)
         ),
+        "console": seed.seeded_console(),
     }
 
 
@@ -595,9 +629,11 @@ def main() -> None:
         for who in ("big", "small", "completer")
     }
     cookies = {}
-    for who in ("big", "small"):
+    logins = {who: data[who] for who in ("big", "small")}
+    logins.update({f"console-{size}": c["admin"] for size, c in data["console"].items()})
+    for who, email in logins.items():
         browser = Client()
-        browser.force_login(User.objects.get(email=data[who]))
+        browser.force_login(User.objects.get(email=email))
         cookies[who] = browser.cookies["sessionid"].value
     with tempfile.TemporaryDirectory(prefix="studyhall-bench-") as tmp:
         workdir = Path(tmp)

@@ -118,3 +118,84 @@ def seed(*, completable: int) -> dict[str, Any]:
         ),
         "course": Course.objects.filter(organization=org).first(),
     }
+
+
+# The console's lists, measured at two sizes: one organization with 100 people and 100
+# sessions, one with 10,000 of each.
+CONSOLE_SIZES = {"small": 100, "big": 10_000}
+
+
+def console_org_name(size: int) -> str:
+    return f"Console {size:,}"
+
+
+def seed_console() -> dict[str, dict[str, Any]]:
+    """Each organization's id and its admin's email, by size."""
+    hashed = make_password(PASSWORD)
+    now = timezone.now()
+    made: dict[str, dict[str, Any]] = {}
+    for label, size in CONSOLE_SIZES.items():
+        with transaction.atomic():
+            org = f.make_org(name=console_org_name(size), time_zone="America/New_York")
+            course = f.make_course(org, code="CON 101")
+            admin = f.add_member(
+                org,
+                f.make_user(email=f"admin-{label}@bench.test", password=PASSWORD),
+                Role.ADMIN,
+            )
+            tutor = f.add_member(org, f.make_user(email=f"ctutor-{label}@bench.test"), Role.TUTOR)
+            people = User.objects.bulk_create(
+                [
+                    User(email=f"c{label}{i}@bench.test", name=f"Person {i}", password=hashed)
+                    for i in range(size)
+                ],
+                batch_size=BATCH,
+            )
+            Member.objects.bulk_create(
+                [
+                    Member(organization=org, user=u, school_id=f"C-{i}")
+                    for i, u in enumerate(people)
+                ],
+                batch_size=BATCH,
+            )
+            Membership.objects.bulk_create(
+                [Membership(organization=org, user=u, role=Role.STUDENT) for u in people],
+                batch_size=BATCH,
+            )
+            sessions = Session.objects.bulk_create(
+                [
+                    Session(
+                        organization=org,
+                        course=course,
+                        tutor=tutor,
+                        mode=Mode.IN_PERSON,
+                        location="Library room 2",
+                        scheduled_start=now - timedelta(minutes=30 * i),
+                        planned_minutes=60,
+                        status=Status.SCHEDULED if i % 3 else Status.CANCELED,
+                        origin=Origin.INVITATION,
+                        created_by=tutor,
+                    )
+                    for i in range(size)
+                ],
+                batch_size=BATCH,
+            )
+            Participant.objects.bulk_create(
+                [
+                    Participant(session=s, user=u, state=ParticipantState.ACCEPTED)
+                    for s, u in zip(sessions, people, strict=True)
+                ],
+                batch_size=BATCH,
+            )
+        made[label] = {"org": org.pk, "admin": admin.email}
+    return made
+
+
+def seeded_console() -> dict[str, dict[str, Any]]:
+    from studyhall.orgs.models import Organization
+
+    made = {}
+    for label, size in CONSOLE_SIZES.items():
+        org = Organization.objects.get(name=console_org_name(size))
+        made[label] = {"org": org.pk, "admin": f"admin-{label}@bench.test"}
+    return made
