@@ -1,4 +1,5 @@
-"""Telling a tutor about their payout (initiated, paid, failed) once the change is committed."""
+"""Telling a tutor about their payout (initiated, paid, failed) once the change is committed:
+in the app, and by email unless they turned payout emails off."""
 
 from __future__ import annotations
 
@@ -6,13 +7,20 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
+from studyhall.core.money import format_cents
 from studyhall.ledger.models import Payout
-from studyhall.notifications.emails import send_templated
+from studyhall.notifications.models import Kind
+from studyhall.notifications.services import Message, deliver
 
 SUBJECTS = {
     "initiated": "Your Studyhall payout is on its way",
     "paid": "Your Studyhall payout was paid",
     "failed": "Your Studyhall payout failed — action needed",
+}
+TITLES = {
+    "initiated": "Your payout of {amount} from {org} is on its way.",
+    "paid": "Your payout of {amount} from {org} was paid.",
+    "failed": "Your payout of {amount} from {org} failed; see what to do.",
 }
 
 
@@ -28,8 +36,10 @@ def after_commit_tell_tutor(*, payout_id: int, event: str) -> None:
 
 def tell_tutor(payout_id: int, event: str) -> int:
     payout = Payout.objects.select_related("tutor", "batch", "organization").get(pk=payout_id)
-    return send_templated(
-        to=[payout.tutor],
+    amount = format_cents(payout.amount_cents, payout.currency)
+    message = Message(
+        user=payout.tutor,
+        title=TITLES[event].format(amount=amount, org=payout.organization.name),
         subject=SUBJECTS[event],
         template=f"ledger/email/payout_{event}",
         context={
@@ -38,4 +48,10 @@ def tell_tutor(payout_id: int, event: str) -> int:
             "organization": payout.organization,
             "settings_url": settings.STUDYHALL_BASE_URL + reverse("ledger:settings"),
         },
+    )
+    return deliver(
+        [message],
+        kind=Kind.PAYOUT,
+        event=f"payout_{event}",
+        link=reverse("ledger:transactions"),
     )

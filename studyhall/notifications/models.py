@@ -18,6 +18,9 @@ class Kind(models.TextChoices):
     REMINDER = "reminder", "Reminders 24 hours and 1 hour before a session"
     LOG_REMINDER = "log_reminder", "Reminders to log a session you tutored"
     RECAP = "recap", "Recaps of your sessions"
+    LATE_LOG = "late_log", "Answers from Support to late-log requests"
+    CORRECTION = "correction", "Corrections to the pay for a session"
+    PAYOUT = "payout", "Payouts scheduled, paid or failed"
 
 
 # Why a person gets an email of each kind: "You get this email because …".

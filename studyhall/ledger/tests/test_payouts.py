@@ -41,6 +41,7 @@ from studyhall.ledger.weeks import (
     week_bounds,
     week_start_of,
 )
+from studyhall.notifications.models import Kind, Notification
 from studyhall.orgs.models import Membership, Role
 from studyhall.testing import factories as f
 
@@ -308,6 +309,12 @@ def test_an_admin_marks_a_payroll_batch_paid(
         "out to you. Your payout details are in Settings → Earnings & payouts: "
         "http://localhost:8000/earnings/settings/\n"
     )
+    paid_notice = Notification.objects.get(user=cast.tutor, event="payout_paid")
+    assert (paid_notice.kind, paid_notice.title, paid_notice.link) == (
+        Kind.PAYOUT,
+        "Your payout of $13.75 from Test College was paid.",
+        "/earnings/transactions/",
+    )
     # Again: nothing more happens.
     assert mark_batch_paid(batch_id=payout.batch_id, actor=cast.admin) == []
     assert PayoutEvent.objects.count() == 2
@@ -354,6 +361,9 @@ def test_a_failed_payroll_payout_returns_to_the_balance_and_the_next_payout(
     assert tutor_balance(cast) == 1375
     assert balance(cast, AccountKind.PAYOUTS_PENDING) == 0
     assert "Not on this term's payroll" in mail.outbox[-1].body
+    assert Notification.objects.get(user=cast.tutor, event="payout_failed").title == (
+        "Your payout of $13.75 from Test College failed; see what to do."
+    )
     # Returned during the next week, the money goes out with that week's payout, hours too.
     complete(datetime(2025, 3, 11, 15, 0, tzinfo=NY), minutes=30)
     [next_payout] = build_batch(

@@ -1,4 +1,6 @@
-"""Support's emails, each sent only after the transaction that caused it commits.
+"""Support's notices, each sent only after the transaction that caused it commits: decisions on
+late-log requests and corrections go through `studyhall.notifications` (in the app, and by
+email as each person chose); a reply reaches someone away from the chat by email.
 
 Callbacks take ids and read what was committed; `robust` keeps a mail-server hiccup from
 turning a committed change into an error page.
@@ -14,13 +16,16 @@ from django_tasks import task
 
 from studyhall.accounts.models import User
 from studyhall.notifications.emails import Address, send_templated
+from studyhall.notifications.models import Kind
+from studyhall.notifications.services import Message, deliver
 from studyhall.support.models import (
     ChatPresence,
     Conversation,
     CorrectionProposal,
     LateLogRequest,
-    Message,
 )
+from studyhall.support.models import Message as ChatMessage
+from studyhall.tutoring.services.notify import session_link
 
 # A user whose chat has not been open for this long is away: an agent's reply reaches them
 # by email too (the chat's socket says it is open about once a minute).
@@ -43,7 +48,7 @@ def send_reply_email_if_away(message_id: int) -> bool:
     """Email the user an agent's reply when they are away and have not been emailed since
     they were last here (one email per absence, however many replies). True when sent."""
     message = (
-        Message.objects.select_related("conversation__user", "author")
+        ChatMessage.objects.select_related("conversation__user", "author")
         .filter(pk=message_id, from_agent=True)
         .first()
     )
@@ -106,7 +111,7 @@ def after_commit_late_log_decided(*, request_id: int) -> None:
 
 
 def send_late_log_decision(request_id: int) -> int:
-    """Tell the tutor what Support decided about their request."""
+    """Tell the tutor what Support decided about their request, in the app and by email."""
     request = (
         LateLogRequest.objects.select_related(
             "session__course",
@@ -121,12 +126,26 @@ def send_late_log_decision(request_id: int) -> int:
     if request is None or request.decided_by_id is None:
         return 0
     approved = request.completion_id is not None
+    code = request.session.course.code
     subject = "Support logged your session" if approved else "Support could not log your session"
-    return send_templated(
-        to=[request.requested_by],
-        subject=f"{subject} ({request.session.course.code})",
+    title = (
+        f"Support logged your {code} session for you."
+        if approved
+        else f"Support could not log your {code} session: {request.decline_reason}"
+    )
+    message = Message(
+        user=request.requested_by,
+        title=title,
+        subject=f"{subject} ({code})",
         template="support/email/late_log_decided",
         context={"request": request, "session": request.session, "approved": approved},
+    )
+    return deliver(
+        [message],
+        kind=Kind.LATE_LOG,
+        event="late_log_approved" if approved else "late_log_declined",
+        session_id=request.session_id,
+        link=session_link(request.session_id),
     )
 
 
@@ -164,14 +183,31 @@ def send_correction_event(proposal_id: int, event: str, actor_id: int) -> int:
         people = [proposal.proposed_by]
     actor = User.objects.filter(pk=actor_id).first()
     recipients = {u.pk: u for u in people if u.pk != actor_id}
-    return send_templated(
-        to=recipients.values(),
-        subject=CORRECTION_SUBJECTS[event],
-        template="support/email/correction",
-        context={
-            "proposal": proposal,
-            "session": proposal.session,
-            "event": event,
-            "actor": actor,
-        },
+    code = proposal.session.course.code
+    titles = {
+        "proposed": f"A correction to the pay for a {code} session waits for your approval.",
+        "approved": f"A correction to the pay for a {code} session was applied.",
+        "rejected": f"Your proposed correction to a {code} session was rejected.",
+    }
+    messages = [
+        Message(
+            user=user,
+            title=titles[event],
+            subject=CORRECTION_SUBJECTS[event],
+            template="support/email/correction",
+            context={
+                "proposal": proposal,
+                "session": proposal.session,
+                "event": event,
+                "actor": actor,
+            },
+        )
+        for user in recipients.values()
+    ]
+    return deliver(
+        messages,
+        kind=Kind.CORRECTION,
+        event=f"correction_{event}",
+        session_id=proposal.session_id,
+        link=session_link(proposal.session_id),
     )

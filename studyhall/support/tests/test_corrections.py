@@ -18,6 +18,7 @@ from studyhall.core.errors import Conflict, DomainError, Forbidden, NotFound
 from studyhall.core.models import AuditEntry
 from studyhall.ledger.models import Entry, Transfer, TransferKind
 from studyhall.ledger.selectors import balances_of
+from studyhall.notifications.models import Kind, Notification
 from studyhall.support.models import CorrectionProposal, CorrectionStatus, ProposalKind
 from studyhall.support.services.corrections import (
     approve_correction,
@@ -129,6 +130,15 @@ def test_a_change_of_minutes_needs_a_second_agent(
     assert "−$6.25" in to_tutor.body
     # Why Support corrected it is an internal note: Support and admins only.
     assert "Reason:" not in to_tutor.body
+    # ...and it is in their notifications in the app too.
+    assert set(
+        Notification.objects.filter(kind=Kind.CORRECTION, event="correction_approved").values_list(
+            "user__email", "title", "session_id"
+        )
+    ) == {
+        (email, "A correction to the pay for a CHEM 110 session was applied.", completed.pk)
+        for email in ("agent@example.test", "tutor@example.test")
+    }
 
     # Approving again moves nothing more.
     before = writes()
