@@ -19,6 +19,7 @@ from studyhall.accounts.models import User
 from studyhall.calls.broadcast import announce_call_ended
 from studyhall.calls.models import CallEvent, Connection, EventKind
 from studyhall.core.errors import Forbidden, InvalidInput
+from studyhall.orgs.services.access import require_transaction
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import Mode, ParticipantState, Session
@@ -248,28 +249,28 @@ def complete_from_call(
     confirm_time: bool = False,
 ) -> CompletionResult:
     """ "Log time & leave call": the tutor completes the session from inside the call, which
-    then ends for everyone still in it — in the completion's own transaction, with everyone
-    told once it has committed."""
-    with transaction.atomic():
-        session = access_session(actor, session_id)
-        # Support logs on the tutor's behalf from the session's page, never from a call.
-        if not session_permissions(actor, session).is_tutor:
-            raise Forbidden(ONLY_THE_TUTOR_COMPLETES)
-        if not session.is_online:
-            raise Forbidden("This session meets in person; complete it from its page.")
-        result = complete_session(
-            session_id=session.pk,
-            actor=actor,
-            minutes=minutes,
-            recap=recap,
-            idempotency_key=idempotency_key,
-            ending_call=True,
-            no_show_user_ids=no_show_user_ids,
-            confirm_time=confirm_time,
-        )
-        if not result.replayed:
-            end_call(session_id=session.pk)
-            transaction.on_commit(partial(announce_call_ended, session.pk), robust=True)
+    then ends for everyone still in it — in the caller's transaction (the completion and the
+    call's end commit together), with everyone told once it has committed."""
+    require_transaction()
+    session = access_session(actor, session_id)
+    # Support logs on the tutor's behalf from the session's page, never from a call.
+    if not session_permissions(actor, session).is_tutor:
+        raise Forbidden(ONLY_THE_TUTOR_COMPLETES)
+    if not session.is_online:
+        raise Forbidden("This session meets in person; complete it from its page.")
+    result = complete_session(
+        session_id=session.pk,
+        actor=actor,
+        minutes=minutes,
+        recap=recap,
+        idempotency_key=idempotency_key,
+        ending_call=True,
+        no_show_user_ids=no_show_user_ids,
+        confirm_time=confirm_time,
+    )
+    if not result.replayed:
+        end_call(session_id=session.pk)
+        transaction.on_commit(partial(announce_call_ended, session.pk), robust=True)
     return result
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -161,15 +162,16 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
             fields=list(form.errors),
         )
     try:
-        result = complete_from_call(
-            session_id=session.pk,
-            actor=viewer,
-            minutes=form.cleaned_data["minutes"],
-            recap=form.recap(),
-            idempotency_key=form.cleaned_data["idempotency_key"] or None,
-            no_show_user_ids=form.cleaned_data.get("no_shows") or (),
-            confirm_time=form.cleaned_data.get("confirm_time", False),
-        )
+        with transaction.atomic(durable=True):
+            result = complete_from_call(
+                session_id=session.pk,
+                actor=viewer,
+                minutes=form.cleaned_data["minutes"],
+                recap=form.recap(),
+                idempotency_key=form.cleaned_data["idempotency_key"] or None,
+                no_show_user_ids=form.cleaned_data.get("no_shows") or (),
+                confirm_time=form.cleaned_data.get("confirm_time", False),
+            )
     except DomainError as exc:
         # Already completed (another tab, or Support): nothing left to do here but go look.
         redirect = details_url if exc.code == "already_completed" else None

@@ -18,6 +18,7 @@ from django.utils import timezone
 from studyhall.accounts.models import User
 from studyhall.core import audit
 from studyhall.core.errors import Conflict, Forbidden, NotFound, RuleViolation
+from studyhall.orgs.services.access import require_transaction
 from studyhall.support.access import require_agent
 from studyhall.support.models import LateLogRequest, RequestStatus
 from studyhall.support.services.notify import after_commit_late_log_decided
@@ -110,43 +111,44 @@ def request_late_log(
 
 
 def approve_late_log(*, actor: User, request_id: object) -> Decision:
-    """Complete the session on the tutor's behalf with the request's time and recap."""
+    """Complete the session on the tutor's behalf with the request's time and recap, in the
+    caller's transaction: the completion and the request's decision commit together."""
     require_agent(actor, action="log a session on a tutor's behalf")
-    with transaction.atomic():
-        request = _locked(request_id)
-        if request.status == RequestStatus.APPROVED:
-            return Decision(request, changed=False)
-        if request.status == RequestStatus.DECLINED:
-            raise Conflict(
-                "This request was already declined; the tutor can send a new one.",
-                code="late_log_request_decided",
-            )
-        result = complete_session(
-            session_id=request.session_id,
-            actor=actor,
-            minutes=request.minutes,
-            recap=request.recap(),
-            idempotency_key=idempotency_key_for(request),
-            on_behalf_reason=f"Late-log request #{request.pk}: {request.reason}",
+    require_transaction()
+    request = _locked(request_id)
+    if request.status == RequestStatus.APPROVED:
+        return Decision(request, changed=False)
+    if request.status == RequestStatus.DECLINED:
+        raise Conflict(
+            "This request was already declined; the tutor can send a new one.",
+            code="late_log_request_decided",
         )
-        completion = result.completion
-        request.status = RequestStatus.APPROVED
-        request.decided_by = actor
-        request.decided_at = timezone.now()
-        request.completion = completion
-        request.save(update_fields=["status", "decided_by", "decided_at", "completion"])
-        audit.record(
-            actor=actor,
-            action="support.late_log_approved",
-            organization_id=request.session.organization_id,
-            session_id=request.session_id,
-            request_id=request.pk,
-            on_behalf_of=request.requested_by_id,
-            minutes=completion.minutes,
-            earnings_cents=completion.earning.amount_cents,
-            transfer_id=completion.earning_id,
-        )
-        after_commit_late_log_decided(request_id=request.pk)
+    result = complete_session(
+        session_id=request.session_id,
+        actor=actor,
+        minutes=request.minutes,
+        recap=request.recap(),
+        idempotency_key=idempotency_key_for(request),
+        on_behalf_reason=f"Late-log request #{request.pk}: {request.reason}",
+    )
+    completion = result.completion
+    request.status = RequestStatus.APPROVED
+    request.decided_by = actor
+    request.decided_at = timezone.now()
+    request.completion = completion
+    request.save(update_fields=["status", "decided_by", "decided_at", "completion"])
+    audit.record(
+        actor=actor,
+        action="support.late_log_approved",
+        organization_id=request.session.organization_id,
+        session_id=request.session_id,
+        request_id=request.pk,
+        on_behalf_of=request.requested_by_id,
+        minutes=completion.minutes,
+        earnings_cents=completion.earning.amount_cents,
+        transfer_id=completion.earning_id,
+    )
+    after_commit_late_log_decided(request_id=request.pk)
     return Decision(request, changed=True)
 
 

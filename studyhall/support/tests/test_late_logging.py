@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -34,6 +35,12 @@ from studyhall.tutoring.services.completion import complete_session
 pytestmark = pytest.mark.postgres
 
 REASON = "I was at a conference all week and forgot to log it."
+
+
+def approve(*, actor: Any, request_id: Any) -> Any:
+    """As the approve page does: in a transaction of its own."""
+    with transaction.atomic():
+        return approve_late_log(actor=actor, request_id=request_id)
 
 
 def ask(cast: Cast, session: Session, **overrides: Any) -> LateLogRequest:
@@ -81,7 +88,7 @@ def test_late_logging_end_to_end(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        decision = approve_late_log(actor=cast.agent, request_id=request.pk)
+        decision = approve(actor=cast.agent, request_id=request.pk)
     run_queued_tasks()
     assert decision.changed
     request.refresh_from_db()
@@ -117,8 +124,8 @@ def test_late_logging_end_to_end(
     before = writes()
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        again = approve_late_log(actor=cast.agent, request_id=request.pk)
-        other = approve_late_log(actor=cast.agent, request_id=request.pk)
+        again = approve(actor=cast.agent, request_id=request.pk)
+        other = approve(actor=cast.agent, request_id=request.pk)
     run_queued_tasks()
     assert not again.changed and not other.changed
     assert writes() == before
@@ -128,7 +135,7 @@ def test_late_logging_end_to_end(
 
 
 def test_the_ledger_balances_after_approval(cast: Cast, late: Session) -> None:
-    approve_late_log(actor=cast.agent, request_id=ask(cast, late, minutes=25).pk)
+    approve(actor=cast.agent, request_id=ask(cast, late, minutes=25).pk)
     assert Entry.objects.aggregate(total=Sum("amount_cents"))["total"] == 0
     # $15.00 × 25 / 60 = $6.25
     assert [m.cents for m in balances_of(cast.tutor)] == [625]
@@ -138,9 +145,9 @@ def test_a_second_agent_approving_afterwards_completes_nothing_more(
     cast: Cast, late: Session, agent2: User
 ) -> None:
     request = ask(cast, late)
-    approve_late_log(actor=cast.agent, request_id=request.pk)
+    approve(actor=cast.agent, request_id=request.pk)
     before = writes()
-    assert not approve_late_log(actor=agent2, request_id=request.pk).changed
+    assert not approve(actor=agent2, request_id=request.pk).changed
     assert writes() == before
     assert LateLogRequest.objects.get().decided_by == cast.agent
 
@@ -174,7 +181,7 @@ def test_decline_tells_the_tutor_why_and_writes_no_money(
     # Declined requests cannot be approved, and declining again changes nothing.
     before = writes()
     with pytest.raises(Conflict) as conflict:
-        approve_late_log(actor=cast.agent, request_id=request.pk)
+        approve(actor=cast.agent, request_id=request.pk)
     assert conflict.value.code == "late_log_request_decided"
     assert not decline_late_log(actor=cast.agent, request_id=request.pk, reason="again").changed
     assert writes() == before
@@ -184,7 +191,7 @@ def test_decline_tells_the_tutor_why_and_writes_no_money(
 
 def test_an_approved_request_cannot_be_declined(cast: Cast, late: Session) -> None:
     request = ask(cast, late)
-    approve_late_log(actor=cast.agent, request_id=request.pk)
+    approve(actor=cast.agent, request_id=request.pk)
     before = writes()
     with pytest.raises(Conflict) as conflict:
         decline_late_log(actor=cast.agent, request_id=request.pk, reason="Changed my mind")
@@ -235,7 +242,7 @@ def test_only_agents_decide(cast: Cast, late: Session, who: str) -> None:
     request = ask(cast, late)
     before = writes()
     for decide in (
-        lambda actor: approve_late_log(actor=actor, request_id=request.pk),
+        lambda actor: approve(actor=actor, request_id=request.pk),
         lambda actor: decline_late_log(actor=actor, request_id=request.pk, reason="no"),
     ):
         with pytest.raises(Forbidden) as refused:
@@ -308,7 +315,7 @@ def test_bad_input_is_refused_with_its_code(
 @pytest.mark.parametrize("request_id", [0, -1, "1", None, True, 10**12])
 def test_unknown_requests_are_not_found(cast: Cast, request_id: Any) -> None:
     with pytest.raises(NotFound):
-        approve_late_log(actor=cast.agent, request_id=request_id)
+        approve(actor=cast.agent, request_id=request_id)
     with pytest.raises(NotFound):
         decline_late_log(actor=cast.agent, request_id=request_id, reason="no")
 
@@ -336,7 +343,7 @@ def test_approval_refused_by_a_completion_rule_leaves_the_request_open(
     )
     before = writes()
     with pytest.raises(Conflict) as conflict:
-        approve_late_log(actor=cast.agent, request_id=request.pk)
+        approve(actor=cast.agent, request_id=request.pk)
     assert conflict.value.code == "already_completed"
     assert writes() == before
     assert LateLogRequest.objects.get().status == RequestStatus.PENDING

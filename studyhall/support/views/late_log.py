@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -155,7 +156,8 @@ def late_log_detail(request: HtmxRequest, pk: int) -> HttpResponse:
 def late_log_approve(request: HtmxRequest, pk: int) -> HttpResponse:
     viewer = viewer_of(request)
     try:
-        decision = late_logging.approve_late_log(actor=viewer, request_id=pk)
+        with transaction.atomic(durable=True):
+            decision = late_logging.approve_late_log(actor=viewer, request_id=pk)
     except (NotFound, Forbidden):
         raise
     except DomainError as exc:
