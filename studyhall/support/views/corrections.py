@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from studyhall.core.errors import DomainError, Forbidden, NotFound
@@ -15,6 +16,7 @@ from studyhall.support import selectors
 from studyhall.support.access import require_agent
 from studyhall.support.forms import CorrectionForm, RejectForm
 from studyhall.support.services import corrections
+from studyhall.support.views.decisions import decide
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
 from studyhall.web.form_errors import put_refusal_on_form
@@ -99,44 +101,31 @@ def correction_detail(request: HtmxRequest, pk: int) -> HttpResponse:
 @require_POST
 @refusals_as_pages
 def correction_approve(request: HtmxRequest, pk: int) -> HttpResponse:
-    viewer = viewer_of(request)
-    try:
-        decision = corrections.approve_correction(actor=viewer, proposal_id=pk)
-    except NotFound:
-        raise
-    except DomainError as exc:
-        # The proposer's own approval is refused with a message, not a bare 403 page.
-        if isinstance(exc, Forbidden) and exc.code != "second_agent_required":
-            raise
-        messages.error(request, exc.message)
-    else:
+    def done(decision: corrections.ProposalDecision) -> str:
         proposal = decision.proposal
-        if not decision.changed:
-            messages.info(request, "This correction was already approved and applied.")
-        else:
-            moved = proposal.difference_cents or 0
-            amount = format_cents(abs(moved), proposal.session.organization.currency)
-            direction = "returned to the organization" if moved < 0 else "paid to the tutor"
-            messages.success(request, f"Correction applied: {amount} {direction}.")
-    return redirect("support:correction_detail", pk=pk)
+        moved = proposal.difference_cents or 0
+        amount = format_cents(abs(moved), proposal.session.organization.currency)
+        direction = "returned to the organization" if moved < 0 else "paid to the tutor"
+        return f"Correction applied: {amount} {direction}."
+
+    return decide(
+        request,
+        lambda viewer: corrections.approve_correction(actor=viewer, proposal_id=pk),
+        done=done,
+        repeat="This correction was already approved and applied.",
+        to=reverse("support:correction_detail", kwargs={"pk": pk}),
+    )
 
 
 @login_required
 @require_POST
 @refusals_as_pages
 def correction_reject(request: HtmxRequest, pk: int) -> HttpResponse:
-    viewer = viewer_of(request)
-    try:
-        decision = corrections.reject_correction(
-            actor=viewer, proposal_id=pk, note=request.POST.get("note", "")
-        )
-    except (NotFound, Forbidden):
-        raise
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        if decision.changed:
-            messages.success(request, "Correction rejected; nothing was moved.")
-        else:
-            messages.info(request, "This correction was already rejected.")
-    return redirect("support:correction_detail", pk=pk)
+    note = request.POST.get("note", "")
+    return decide(
+        request,
+        lambda viewer: corrections.reject_correction(actor=viewer, proposal_id=pk, note=note),
+        done=lambda _: "Correction rejected; nothing was moved.",
+        repeat="This correction was already rejected.",
+        to=reverse("support:correction_detail", kwargs={"pk": pk}),
+    )

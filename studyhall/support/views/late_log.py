@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -16,6 +16,7 @@ from studyhall.support import selectors
 from studyhall.support.forms import DeclineForm, LateLogForm
 from studyhall.support.models import LateLogRequest, RequestStatus
 from studyhall.support.services import late_logging
+from studyhall.support.views.decisions import decide
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.forms import recap_count_text
@@ -154,45 +155,33 @@ def late_log_detail(request: HtmxRequest, pk: int) -> HttpResponse:
 @require_POST
 @refusals_as_pages
 def late_log_approve(request: HtmxRequest, pk: int) -> HttpResponse:
-    viewer = viewer_of(request)
-    try:
-        with transaction.atomic(durable=True):
-            decision = late_logging.approve_late_log(actor=viewer, request_id=pk)
-    except (NotFound, Forbidden):
-        raise
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
+    def done(decision: late_logging.Decision) -> str:
         found = decision.request
-        if not decision.changed:
-            messages.info(request, "This request was already approved; nothing more to do.")
-        else:
-            earning = found.completion.earning if found.completion else None
-            paid = format_cents(earning.amount_cents, earning.currency) if earning else ""
-            messages.success(
-                request,
-                f"Session logged for {found.requested_by.display_name}: {paid} deposited to "
-                "their Studyhall account. They have been told.",
-            )
-    return redirect("support:late_log_detail", pk=pk)
+        earning = found.completion.earning if found.completion else None
+        paid = format_cents(earning.amount_cents, earning.currency) if earning else ""
+        return (
+            f"Session logged for {found.requested_by.display_name}: {paid} deposited to "
+            "their Studyhall account. They have been told."
+        )
+
+    return decide(
+        request,
+        lambda viewer: late_logging.approve_late_log(actor=viewer, request_id=pk),
+        done=done,
+        repeat="This request was already approved; nothing more to do.",
+        to=reverse("support:late_log_detail", kwargs={"pk": pk}),
+    )
 
 
 @login_required
 @require_POST
 @refusals_as_pages
 def late_log_decline(request: HtmxRequest, pk: int) -> HttpResponse:
-    viewer = viewer_of(request)
-    try:
-        decision = late_logging.decline_late_log(
-            actor=viewer, request_id=pk, reason=request.POST.get("reason", "")
-        )
-    except (NotFound, Forbidden):
-        raise
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        if decision.changed:
-            messages.success(request, "Request declined; the tutor has been told why.")
-        else:
-            messages.info(request, "This request was already declined.")
-    return redirect("support:late_log_detail", pk=pk)
+    reason = request.POST.get("reason", "")
+    return decide(
+        request,
+        lambda viewer: late_logging.decline_late_log(actor=viewer, request_id=pk, reason=reason),
+        done=lambda _: "Request declined; the tutor has been told why.",
+        repeat="This request was already declined.",
+        to=reverse("support:late_log_detail", kwargs={"pk": pk}),
+    )
