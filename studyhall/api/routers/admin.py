@@ -19,7 +19,7 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from studyhall.accounts.models import User
 from studyhall.api.auth import BearerToken, BrowserSession, actor_of
-from studyhall.api.schemas import Id, Input, ProblemOut
+from studyhall.api.schemas import LENGTH_VALUES, MODE_VALUES, Id, Input, ProblemOut
 from studyhall.console import selectors
 from studyhall.console.models import RosterImport
 from studyhall.console.services import people as console_people
@@ -203,12 +203,14 @@ class BookIn(Input):
     tutor_id: Id
     course_id: Id
     student_ids: list[Id] = Field(min_length=1, max_length=50)
-    mode: StrictStr = Field(description="`online` or `in_person`.")
+    mode: StrictStr = Field(description="`online` or `in_person`.", json_schema_extra=MODE_VALUES)
     location: StrictStr = Field("", description="Where an in-person session takes place.")
     scheduled_start: datetime = Field(
         description="ISO 8601 with an offset; up to the grace period in the past."
     )
-    planned_minutes: StrictInt = Field(description="5, 10, 15 … 90 (or the org's maximum).")
+    planned_minutes: StrictInt = Field(
+        description="5, 10, 15 … 90 (or the org's maximum).", json_schema_extra=LENGTH_VALUES
+    )
     notes: StrictStr = Field("", max_length=NOTES_MAX_CHARS)
 
 
