@@ -33,6 +33,9 @@ EMAIL_BECAUSE = {
     Kind.REMINDER: "you have a session coming up",
     Kind.LOG_REMINDER: "you tutored a session that is not logged yet",
     Kind.RECAP: "your tutor logged a session you took part in",
+    Kind.LATE_LOG: "Support decided on your request to log a session",
+    Kind.CORRECTION: "Support corrected, or proposed to correct, the pay for a session",
+    Kind.PAYOUT: "a payout of your earnings was scheduled, paid or failed",
 }
 
 
