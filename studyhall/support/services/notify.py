@@ -84,7 +84,7 @@ def send_visitor_reply(message_id: int) -> bool:
     address they gave. Enqueued with the reply; a rerun sends nothing twice."""
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update(of=("self",))
+            ChatMessage.objects.select_for_update(of=("self",))
             .select_related("conversation", "author")
             .filter(pk=message_id, from_agent=True, conversation__user__isnull=True)
             .first()
