@@ -296,6 +296,12 @@ STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, Any]] = {
     # Each organization's nightly data feed (exports to a folder and SFTP, roster pickup,
     # summary email) once its hour has come; a failed push is retried on each later run.
     "feeds.nightly": {"task": "studyhall.feeds.tasks.run_nightly_feeds", "every_seconds": 15 * 60},
+    # Sessions whose students did not answer "Did this session happen as logged?" in time
+    # count as confirmed; their held earnings are released. Idempotent.
+    "sessions.auto_confirm": {
+        "task": "studyhall.tutoring.tasks.auto_confirm_sessions",
+        "every_seconds": 5 * 60,
+    },
     # Expires proposed new times nobody answered before they arrived, and marks sessions whose
     # start passed with no student accepted (or requests never answered) as Missed. Idempotent.
     "sessions.mark_missed": {
@@ -303,6 +309,11 @@ STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, Any]] = {
         "every_seconds": 60,
     },
 }
+
+# The federal 1099-NEC reporting threshold for payments made in each calendar year, from the
+# first year it applies: $600 until 2025, $2,000 for payments from 2026 (P.L. 119-21 § 70433).
+# A year uses the last entry at or before it. Organizations may add a state threshold.
+STUDYHALL_FEDERAL_1099_THRESHOLDS: list[tuple[int, int]] = [(1900, 60_000), (2026, 200_000)]
 
 # Where nightly feeds write their exports when an organization names no folder of its own.
 STUDYHALL_FEEDS_DIR = os.environ.get("STUDYHALL_FEEDS_DIR", str(VAR_DIR / "feeds"))

@@ -20,8 +20,10 @@ from pydantic.config import JsonDict
 
 from studyhall.accounts.models import User
 from studyhall.ledger.models import Entry
+from studyhall.tutoring.figures import figures_of
 from studyhall.tutoring.models import (
     Completion,
+    Correction,
     Mode,
     Participant,
     ParticipantState,
@@ -193,6 +195,16 @@ class MoneyOut(Schema):
     currency: str
 
 
+class CorrectionOut(Schema):
+    kind: Literal["void", "adjust_minutes"]
+    minutes_before: int
+    minutes_after: int = Field(description="0 once voided.")
+    amount_before: MoneyOut | None = Field(description="Shown where earnings are.")
+    amount_after: MoneyOut | None = Field(description="Shown where earnings are.")
+    reason: str | None = Field(description="Shown to the tutor, org admins and support only.")
+    created_at: datetime
+
+
 class RecapOut(Schema):
     topics_covered: str
     tutee_progress: str
@@ -230,10 +242,18 @@ class SessionOut(Schema):
     )
     notes: str
     cancel_reason: str
-    logged_minutes: int | None = Field(description="Once completed.")
-    earnings: MoneyOut | None = Field(
-        description="Once completed; shown to the tutor, org admins and support only."
+    minutes: int | None = Field(
+        description="Once completed: the minutes it counts for now, after any corrections."
     )
+    earnings: MoneyOut | None = Field(
+        description="Once completed, after any corrections; shown to the tutor, org admins "
+        "and support only."
+    )
+    logged_minutes: int | None = Field(description="Once completed: as the tutor logged it.")
+    logged_earnings: MoneyOut | None = Field(
+        description="What the completion paid as logged (where earnings are shown)."
+    )
+    corrections: list[CorrectionOut] = Field(description="Oldest first; empty if none.")
     recap: RecapOut | None = Field(description="Once completed.")
     proposal: ProposalOut | None = Field(
         None,
@@ -344,17 +364,26 @@ def session_out(
     show_earnings: bool,
     proposal: TimeProposal | None = None,
     participants: Sequence[Participant] | None = None,
+    corrections: Sequence[Correction] | None = None,
 ) -> dict[str, Any]:
     """Reads only what `selectors.with_details` (plus the earning) loaded, and the open
     `proposal` the caller looked up: no extra queries. A caller that already holds the
-    session's `participants` (with their users) passes them instead of a prefetch."""
+    session's `participants` (with their users) passes them instead of a prefetch, and one
+    that knows its `corrections` (none, for a fresh completion) passes those."""
     if participants is None:
         participants = list(session.participants.all())
     completion = _completion_of(session)
-    earnings = None
-    if completion is not None and show_earnings:
-        earning = completion.earning
-        earnings = {"amount_cents": earning.amount_cents, "currency": earning.currency}
+    figures = (
+        figures_of(
+            completion, list(session.corrections.all()) if corrections is None else corrections
+        )
+        if completion is not None
+        else None
+    )
+    earnings = logged_earnings = None
+    if figures is not None and show_earnings:
+        earnings = _money(figures.amount_cents, figures.currency)
+        logged_earnings = _money(figures.logged_amount_cents, figures.currency)
     return {
         "id": session.pk,
         "status": session.status,
@@ -374,8 +403,15 @@ def session_out(
         "recorded_after_the_fact": session.recorded_after_the_fact,
         "notes": session.notes,
         "cancel_reason": session.cancel_reason,
-        "logged_minutes": completion.minutes if completion is not None else None,
+        "minutes": figures.minutes if figures is not None else None,
         "earnings": earnings,
+        "logged_minutes": figures.logged_minutes if figures is not None else None,
+        "logged_earnings": logged_earnings,
+        "corrections": (
+            [_correction_out(c, figures.currency, show_earnings) for c in figures.corrections]
+            if figures is not None
+            else []
+        ),
         "recap": (
             {
                 "topics_covered": completion.topics_covered,
@@ -399,6 +435,24 @@ def transaction_out(entry: Entry) -> dict[str, Any]:
         "description": transfer.description,
         "created_at": transfer.created_at,
         "session_id": transfer.session_id,
+    }
+
+
+def _money(cents: int, currency: str) -> dict[str, Any]:
+    return {"amount_cents": cents, "currency": currency}
+
+
+def _correction_out(correction: Correction, currency: str, show_earnings: bool) -> dict[str, Any]:
+    return {
+        "kind": correction.kind,
+        "minutes_before": correction.minutes_before,
+        "minutes_after": correction.minutes_after,
+        "amount_before": _money(correction.amount_before_cents, currency)
+        if show_earnings
+        else None,
+        "amount_after": _money(correction.amount_after_cents, currency) if show_earnings else None,
+        "reason": correction.reason if show_earnings else None,
+        "created_at": correction.created_at,
     }
 
 

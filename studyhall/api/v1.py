@@ -11,6 +11,7 @@ from studyhall.api.routers import (
     admin_reports,
     admin_webhooks,
     auth,
+    confirmations,
     fallback,
     me,
     notifications,
@@ -35,6 +36,7 @@ errors.register(api)
 
 api.add_router("/auth", auth.router)
 api.add_router("/sessions", sessions.router)
+api.add_router("/sessions", confirmations.router)
 api.add_router("/me", me.router)
 api.add_router("/payouts", payouts.router)
 api.add_router("/notifications", notifications.router)

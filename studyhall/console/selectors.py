@@ -47,9 +47,11 @@ from studyhall.tutoring.models import (
     Mode,
     Participant,
     ParticipantState,
+    Rating,
     Session,
     Status,
 )
+from studyhall.tutoring.services.ratings import LOW_RATING
 
 TERM_WEEKS = 15
 UNANSWERED_AFTER = timedelta(hours=24)
@@ -191,6 +193,25 @@ def flagged(organization: Organization) -> QuerySet[Session]:
         .filter(flagged_q())
         .select_related("course", "tutor", "completion")
         .order_by("-scheduled_start", "-pk")
+    )
+
+
+def flagged_recaps(organization: Organization) -> QuerySet[Completion]:
+    """Recaps accepted with a flag (a near-copy or filler, where the policy flags them)."""
+    return (
+        Completion.objects.filter(session__organization=organization)
+        .exclude(recap_flag="")
+        .select_related("session__course", "session__tutor")
+        .order_by("-created_at", "-id")
+    )
+
+
+def low_ratings(organization: Organization) -> QuerySet[Rating]:
+    """Ratings of 2 stars or fewer (students' and tutors'), newest first, for a second look."""
+    return (
+        Rating.objects.filter(session__organization=organization, stars__lte=LOW_RATING)
+        .select_related("session__course", "session__tutor", "rater")
+        .order_by("-created_at", "-id")
     )
 
 

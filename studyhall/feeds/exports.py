@@ -82,6 +82,10 @@ SESSION_COLUMNS = (
     "recurring_series",
     "cancel_reason",
     "created_at_utc",
+    # After a correction the two above are the current figures; these keep what was logged.
+    "minutes_as_logged",
+    "earnings_as_logged",
+    "corrections",
 )
 USER_COLUMNS = (
     "user_id",
@@ -246,13 +250,34 @@ def net_earning_cents() -> Coalesce:
     return Coalesce(Subquery(latest), F("completion__earning__amount_cents"))
 
 
+def net_minutes() -> Coalesce:
+    """The minutes a completed session counts for now (the latest correction's, else logged)."""
+    latest = (
+        Correction.objects.filter(session_id=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values("minutes_after")[:1]
+    )
+    return Coalesce(Subquery(latest), F("completion__minutes"))
+
+
+def corrections_cell(session: Session) -> str:
+    """Each correction, oldest first: '2026-03-04T15:00:00Z 55→30 min $13.75→$7.50'."""
+    return "; ".join(
+        f"{iso_utc(c.created_at)} {c.minutes_before}→{c.minutes_after} min "
+        f"{money(c.amount_before_cents)}→{money(c.amount_after_cents)}"
+        for c in sorted(session.corrections.all(), key=lambda c: (c.created_at, c.pk))
+    )
+
+
 def sessions_queryset(organization: Organization) -> QuerySet[Session]:
     return (
         Session.objects.filter(organization=organization)
-        .select_related("course", "tutor", "completion", "program")
+        .select_related("course", "tutor", "completion", "completion__earning", "program")
+        .prefetch_related("corrections")
         .annotate(
             tutor_school_id=Coalesce(_school_id(organization, "tutor_id"), Value("")),
             net_cents=net_earning_cents(),
+            net_minutes=net_minutes(),
         )
         .order_by("scheduled_start", "id")
     )
@@ -305,13 +330,16 @@ def session_rows(organization: Organization) -> Iterator[list[object]]:
             iso_utc(s.call_started_at),
             iso_utc(s.call_ended_at),
             iso_utc(s.ended_at),
-            completion.minutes if completion else "",
+            s.net_minutes if completion else "",  # type: ignore[attr-defined]
             money(s.net_cents) if completion else "",  # type: ignore[attr-defined]
             currency,
             safe(s.program.name) if s.program is not None else "",
             "",  # recurring_series: Studyhall books no series of sessions
             safe(s.cancel_reason),
             iso_utc(s.created_at),
+            completion.minutes if completion else "",
+            money(completion.earning.amount_cents) if completion else "",
+            corrections_cell(s) if completion else "",
         ]
 
 

@@ -25,6 +25,9 @@ from studyhall.core.money import CURRENCY_CHOICES
 
 class AccountKind(models.TextChoices):
     TUTOR_EARNINGS = "tutor_earnings", "Tutor earnings"
+    # A tutor's earnings waiting for the students' confirmation, or held for a dispute: no
+    # payout reaches them until they are released back to the tutor's earnings.
+    TUTOR_HELD = "tutor_held", "Tutor earnings held until confirmed"
     ORG_BUDGET = "org_budget", "Organization tutoring budget"
     PAYOUTS_PENDING = "payouts_pending", "Payouts scheduled or on their way"
     PAID_OUT = "paid_out", "Paid out to tutors"
@@ -32,6 +35,7 @@ class AccountKind(models.TextChoices):
 
 
 ORG_ACCOUNT_KINDS = (AccountKind.ORG_BUDGET, AccountKind.PAYOUTS_PENDING, AccountKind.PAID_OUT)
+USER_ACCOUNT_KINDS = (AccountKind.TUTOR_EARNINGS, AccountKind.TUTOR_HELD)
 # Accounts whose balance is derived from their entries instead of kept in `balance_cents`:
 # those that many concurrent postings touch (each organization's and each program's budget).
 DERIVED_BALANCE_KINDS = frozenset({AccountKind.ORG_BUDGET, AccountKind.PROGRAM_BUDGET})
@@ -85,9 +89,7 @@ class Account(models.Model):
                 condition=models.Q(
                     kind__in=ORG_ACCOUNT_KINDS, user__isnull=True, program__isnull=True
                 )
-                | models.Q(
-                    kind=AccountKind.TUTOR_EARNINGS, user__isnull=False, program__isnull=True
-                )
+                | models.Q(kind__in=USER_ACCOUNT_KINDS, user__isnull=False, program__isnull=True)
                 | models.Q(
                     kind=AccountKind.PROGRAM_BUDGET, user__isnull=True, program__isnull=False
                 ),
@@ -107,14 +109,21 @@ class TransferKind(models.TextChoices):
     PAYOUT = "payout", "Payout"
     PAYOUT_SETTLED = "payout_settled", "Payout paid"
     PAYOUT_RETURNED = "payout_returned", "Payout returned"
+    HOLD = "hold", "Held until confirmed"
+    RELEASE = "release", "Released"
 
 
-# What a tutor earned or had corrected: the postings a weekly payout gathers.
+# What a tutor earned or had corrected: the postings a weekly payout gathers. A hold is posted
+# with the earning it holds (same session, same transaction), so a payout that gathers the
+# earning gathers its hold too and carries none of the held money; a release carries it once
+# it is free.
 PAYABLE_KINDS = (
     TransferKind.EARNING,
     TransferKind.REVERSAL,
     TransferKind.ADJUSTMENT,
     TransferKind.PAYOUT_RETURNED,
+    TransferKind.HOLD,
+    TransferKind.RELEASE,
 )
 
 

@@ -118,6 +118,11 @@ def unpaid_postings(organization: Organization, *, before: datetime) -> list[_Po
                 transfer__kind=TransferKind.PAYOUT_RETURNED,
                 then=F("transfer__payout_event__payout__minutes"),
             ),
+            # Signed on the row that explains it: a hold takes minutes off, a release adds.
+            When(
+                transfer__kind__in=[TransferKind.HOLD, TransferKind.RELEASE],
+                then=F("transfer__held_move__minutes"),
+            ),
             output_field=IntegerField(),
         ),
         Value(0),

@@ -7,7 +7,7 @@ in `tutoring` and are reached through their relations to the transfer they paid.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,11 +32,10 @@ from studyhall.ledger.models import (
     Transfer,
     TransferKind,
 )
+from studyhall.ledger.taxes import TaxFlag, hours_label, pays_through_payroll, tax_flags
 from studyhall.ledger.weeks import last_finished_week, payout_date_for, week_start_of
 from studyhall.orgs.models import Membership, Organization, Role
 
-# US programs file a 1099-NEC for a payee paid $600 or more in a year.
-TAX_FORM_THRESHOLD_CENTS = 60_000
 EARNED_KINDS = (TransferKind.EARNING, TransferKind.REVERSAL, TransferKind.ADJUSTMENT)
 
 
@@ -81,6 +80,8 @@ def earning_entries_of(
         "transfer__payout_item__payout__batch",
         "transfer__payout__batch",
         "transfer__payout_event__payout__batch",
+        # The earning's confirmation by its students (a reverse one-to-one from tutoring).
+        "transfer__session__hold",
     )
     if since is not None:
         entries = entries.filter(transfer__created_at__gte=since)
@@ -120,6 +121,10 @@ class HistoryRow:
     own_payout: Payout | None
     minutes: int | None
     hourly_rate_cents: int | None
+    # For an earning its students confirm: "Pending confirmation", "Held for a dispute:
+    # $5.00" or "Confirmed"; empty otherwise.
+    state: str = ""
+    pending: bool = False
 
     @property
     def kind_label(self) -> str:
@@ -168,7 +173,47 @@ def history_row(entry: Entry) -> HistoryRow:
 def history_of(
     user: User, *, since: datetime | None = None, until: datetime | None = None
 ) -> list[HistoryRow]:
-    return [history_row(e) for e in earning_entries_of(user, since=since, until=until)]
+    rows = [history_row(e) for e in earning_entries_of(user, since=since, until=until)]
+    held = {
+        row.transfer.session_id: hold
+        for row in rows
+        if row.transfer.kind == TransferKind.EARNING
+        and (hold := _related(row.transfer.session, "hold")) is not None
+    }
+    if not held:
+        return rows
+    # A confirmed earning leaves in the payout of its release: one query for all of them.
+    released_in: dict[int, Payout] = {}
+    for release in (
+        Transfer.objects.filter(session_id__in=held, kind=TransferKind.RELEASE)
+        .select_related("payout_item__payout__batch")
+        .order_by("created_at", "id")
+    ):
+        item = _related(release, "payout_item")
+        if item is not None and release.session_id is not None:
+            released_in.setdefault(release.session_id, item.payout)
+    return [
+        _with_state(row, held[row.transfer.session_id], released_in)
+        if row.transfer.kind == TransferKind.EARNING and row.transfer.session_id in held
+        else row
+        for row in rows
+    ]
+
+
+def _with_state(row: HistoryRow, hold: Any, released_in: dict[int, Payout]) -> HistoryRow:
+    if hold.state == "pending":
+        state = "Pending confirmation"
+    elif hold.state == "disputed":
+        held = format_cents(hold.disputed_cents, row.transfer.currency)
+        state = f"Held for a dispute: {held}"
+    else:
+        state = "Confirmed"
+    return replace(
+        row,
+        state=state,
+        pending=hold.state == "pending",
+        payout=released_in.get(row.transfer.session_id or 0),
+    )
 
 
 def payouts_of(user: User) -> QuerySet[Payout]:
@@ -186,10 +231,24 @@ class YearSummary:
     organization: Organization
     earned: Money
     paid: Money
+    # The tutoring time the year's paid payouts paid for.
+    paid_minutes: int = 0
+
+    @property
+    def payroll(self) -> bool:
+        return pays_through_payroll(self.organization)
+
+    @property
+    def paid_hours(self) -> str:
+        return hours_label(self.paid_minutes)
+
+    @property
+    def tax_flags(self) -> list[TaxFlag]:
+        return tax_flags(self.organization, self.year, self.paid)
 
     @property
     def needs_tax_form(self) -> bool:
-        return self.earned.currency == "USD" and self.earned.cents >= TAX_FORM_THRESHOLD_CENTS
+        return bool(self.tax_flags)
 
 
 def yearly_summary(user: User) -> list[YearSummary]:
@@ -206,10 +265,12 @@ def yearly_summary(user: User) -> list[YearSummary]:
         year = created_at.astimezone(organizations[org_id].zone).year
         earned[(year, org_id)] += amount
     paid: dict[tuple[int, int], int] = defaultdict(int)
-    for org_id, payout_date, amount in Payout.objects.filter(
+    paid_minutes: dict[tuple[int, int], int] = defaultdict(int)
+    for org_id, payout_date, amount, minutes in Payout.objects.filter(
         tutor=user, status=PayoutStatus.PAID
-    ).values_list("organization_id", "batch__payout_date", "amount_cents"):
+    ).values_list("organization_id", "batch__payout_date", "amount_cents", "minutes"):
         paid[(payout_date.year, org_id)] += amount
+        paid_minutes[(payout_date.year, org_id)] += minutes
     keys = sorted(set(earned) | set(paid), key=lambda k: (-k[0], organizations[k[1]].name))
     return [
         YearSummary(
@@ -217,6 +278,7 @@ def yearly_summary(user: User) -> list[YearSummary]:
             organization=organizations[org_id],
             earned=Money(earned.get((year, org_id), 0), organizations[org_id].currency),
             paid=Money(paid.get((year, org_id), 0), organizations[org_id].currency),
+            paid_minutes=paid_minutes.get((year, org_id), 0),
         )
         for year, org_id in keys
     ]
@@ -419,14 +481,21 @@ class TutorYear:
     employee_id: str
     earned: Money
     paid: Money
+    paid_minutes: int
+    tax_flags: list[TaxFlag]
+
+    @property
+    def paid_hours(self) -> str:
+        return hours_label(self.paid_minutes)
 
     @property
     def needs_tax_form(self) -> bool:
-        return self.earned.currency == "USD" and self.earned.cents >= TAX_FORM_THRESHOLD_CENTS
+        return bool(self.tax_flags)
 
 
 def tutor_year_totals(organization: Organization, year: int) -> list[TutorYear]:
-    """Each tutor's earnings (net of corrections) and payouts in one calendar year."""
+    """Each tutor's earnings (net of corrections) and payouts in one calendar year, with the
+    tax forms the payments call for."""
     zone = organization.zone
     start = datetime(year, 1, 1, tzinfo=zone)
     end = datetime(year + 1, 1, 1, tzinfo=zone)
@@ -442,14 +511,15 @@ def tutor_year_totals(organization: Organization, year: int) -> list[TutorYear]:
         .annotate(total=Sum("amount_cents"))
         .values_list("account__user_id", "total")
     )
-    paid = dict(
+    paid_rows = (
         Payout.objects.filter(
             organization=organization, status=PayoutStatus.PAID, batch__payout_date__year=year
         )
         .values("tutor_id")
-        .annotate(total=Sum("amount_cents"))
-        .values_list("tutor_id", "total")
+        .annotate(total=Sum("amount_cents"), minutes=Sum("minutes"))
+        .values_list("tutor_id", "total", "minutes")
     )
+    paid = {tutor_id: (int(total), int(minutes)) for tutor_id, total, minutes in paid_rows}
     ids = set(earned) | set(paid)
     employee_ids = dict(
         Membership.objects.filter(
@@ -457,15 +527,21 @@ def tutor_year_totals(organization: Organization, year: int) -> list[TutorYear]:
         ).values_list("user_id", "employee_id")
     )
     currency = organization.currency
-    return [
-        TutorYear(
-            tutor=tutor,
-            employee_id=employee_ids.get(tutor.pk, ""),
-            earned=Money(int(earned.get(tutor.pk, 0)), currency),
-            paid=Money(int(paid.get(tutor.pk, 0)), currency),
+    rows = []
+    for tutor in User.objects.filter(pk__in=ids).order_by("name", "email"):
+        paid_cents, paid_minutes = paid.get(tutor.pk, (0, 0))
+        paid_money = Money(paid_cents, currency)
+        rows.append(
+            TutorYear(
+                tutor=tutor,
+                employee_id=employee_ids.get(tutor.pk, ""),
+                earned=Money(int(earned.get(tutor.pk, 0)), currency),
+                paid=paid_money,
+                paid_minutes=paid_minutes,
+                tax_flags=tax_flags(organization, year, paid_money),
+            )
         )
-        for tutor in User.objects.filter(pk__in=ids).order_by("name", "email")
-    ]
+    return rows
 
 
 def is_stripe(organization: Organization) -> bool:

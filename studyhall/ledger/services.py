@@ -37,6 +37,64 @@ def tutor_account(*, organization: Organization, tutor_id: int) -> Account:
     return account
 
 
+def tutor_held_account(*, organization: Organization, tutor_id: int) -> Account:
+    account, _ = Account.objects.get_or_create(
+        kind=AccountKind.TUTOR_HELD,
+        organization=organization,
+        user_id=tutor_id,
+        currency=organization.currency,
+    )
+    return account
+
+
+def hold_earnings(
+    *,
+    organization: Organization,
+    tutor_id: int,
+    session_id: int,
+    amount_cents: int,
+    idempotency_key: str,
+    description: str,
+    created_by: User | None,
+) -> Transfer:
+    """Set part of a tutor's earnings aside (earnings → held) until it is released."""
+    return post_transfer(
+        kind=TransferKind.HOLD,
+        idempotency_key=idempotency_key,
+        organization=organization,
+        debit=tutor_account(organization=organization, tutor_id=tutor_id),
+        credit=tutor_held_account(organization=organization, tutor_id=tutor_id),
+        amount_cents=amount_cents,
+        description=description,
+        created_by=created_by,
+        session_id=session_id,
+    )
+
+
+def release_held(
+    *,
+    organization: Organization,
+    tutor_id: int,
+    session_id: int,
+    amount_cents: int,
+    idempotency_key: str,
+    description: str,
+    created_by: User | None,
+) -> Transfer:
+    """Give held earnings back to the tutor's earnings, where the next payout finds them."""
+    return post_transfer(
+        kind=TransferKind.RELEASE,
+        idempotency_key=idempotency_key,
+        organization=organization,
+        debit=tutor_held_account(organization=organization, tutor_id=tutor_id),
+        credit=tutor_account(organization=organization, tutor_id=tutor_id),
+        amount_cents=amount_cents,
+        description=description,
+        created_by=created_by,
+        session_id=session_id,
+    )
+
+
 def budget_account(*, organization: Organization) -> Account:
     return org_account(organization=organization, kind=AccountKind.ORG_BUDGET)
 

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 
 from studyhall.accounts.models import User
 from studyhall.core.errors import DomainError, Forbidden, NotFound
-from studyhall.ledger import exports, selectors
+from studyhall.core.money import Money
+from studyhall.ledger import exports, selectors, taxes
 from studyhall.ledger.connect import bank_account_link, refresh_connected_account
 from studyhall.ledger.models import ConnectedAccount, PayoutBatch
 from studyhall.ledger.payouts import (
@@ -62,7 +63,6 @@ def transactions(request: HttpRequest) -> HttpResponse:
             "filtered": since is not None or until is not None,
             "csv_query": query.urlencode(),
             "years": selectors.yearly_summary(user),
-            "threshold": selectors.TAX_FORM_THRESHOLD_CENTS,
         },
     )
 
@@ -289,6 +289,8 @@ def admin_payout_fail(request: HttpRequest, payout_id: int) -> HttpResponse:
 
 @login_required
 def admin_year(request: HttpRequest, org_id: int, year: int) -> HttpResponse:
+    if not taxes.valid_year(year):
+        raise Http404("There is no such year.")
     try:
         organization = _admin_org(viewer_of(request), org_id)
     except _Refused as exc:
@@ -300,6 +302,7 @@ def admin_year(request: HttpRequest, org_id: int, year: int) -> HttpResponse:
             "organization": organization,
             "year": year,
             "rows": selectors.tutor_year_totals(organization, year),
-            "threshold": selectors.TAX_FORM_THRESHOLD_CENTS,
+            "payroll": taxes.pays_through_payroll(organization),
+            "federal_threshold": Money(taxes.federal_threshold_cents(year), "USD"),
         },
     )

@@ -21,6 +21,7 @@ class Kind(models.TextChoices):
     LATE_LOG = "late_log", "Answers from Support to late-log requests"
     CORRECTION = "correction", "Corrections to the pay for a session"
     PAYOUT = "payout", "Payouts scheduled, paid or failed"
+    CONFIRMATION = "confirmation", "Confirming sessions happened as logged, and disputes"
 
 
 # Why a person gets an email of each kind: "You get this email because …".
@@ -36,6 +37,7 @@ EMAIL_BECAUSE = {
     Kind.LATE_LOG: "Support decided on your request to log a session",
     Kind.CORRECTION: "Support corrected, or proposed to correct, the pay for a session",
     Kind.PAYOUT: "a payout of your earnings was scheduled, paid or failed",
+    Kind.CONFIRMATION: "a session you took part in is to be confirmed, or was disputed",
 }
 
 

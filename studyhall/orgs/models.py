@@ -95,6 +95,35 @@ class Organization(models.Model):
     pair_sessions_per_day = models.PositiveSmallIntegerField(
         default=1, help_text="Sessions one tutor and one student may have on one calendar day."
     )
+    # After a session: each student who came confirms it happened as logged, or disputes it;
+    # the earning is paid out only once confirmed (silence confirms after the hours below).
+    confirmations_required = models.BooleanField(
+        default=True,
+        help_text="Students confirm each completed session before its earning is paid out.",
+    )
+    auto_confirm_hours = models.PositiveSmallIntegerField(
+        default=48, help_text="Hours after completion when a student's silence confirms."
+    )
+    # Recaps worth reading: a near-copy of the tutor's own recent recaps, or filler.
+    recap_check = models.CharField(
+        max_length=8,
+        choices=[
+            ("refuse", "Refuse it"),
+            ("flag", "Accept it, flagged for the admins"),
+            ("off", "Do not check"),
+        ],
+        default="refuse",
+        help_text="What happens to a recap that nearly repeats an earlier one or is filler.",
+    )
+    recap_similarity_percent = models.PositiveSmallIntegerField(
+        default=90, help_text="How similar to an earlier recap (word pairs) counts as a copy."
+    )
+    # A state's own 1099 threshold on top of the federal one (some states keep $600).
+    state_1099_threshold_cents = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Paid amount in a year from which the state also expects a 1099 (cents).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -109,6 +138,24 @@ class Organization(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(min_payout_cents__gte=1), name="org_min_payout_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(recap_similarity_percent__gte=50)
+                & models.Q(recap_similarity_percent__lte=100),
+                name="org_recap_similarity_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(recap_check__in=["refuse", "flag", "off"]),
+                name="org_recap_check_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(auto_confirm_hours__gte=1, auto_confirm_hours__lte=24 * 30),
+                name="org_auto_confirm_hours_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state_1099_threshold_cents__isnull=True)
+                | models.Q(state_1099_threshold_cents__gte=1),
+                name="org_state_1099_threshold_positive",
             ),
             models.CheckConstraint(
                 condition=models.Q(default_hourly_rate_cents__gte=MIN_HOURLY_RATE_CENTS),

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from studyhall.support.views import agent, chat, contact, corrections, history, inbox, late_log
+from studyhall.support.views import (
+    agent,
+    chat,
+    contact,
+    corrections,
+    disputes,
+    history,
+    inbox,
+    late_log,
+)
 
 app_name = "support"
 urlpatterns = [
@@ -37,6 +46,10 @@ urlpatterns = [
         "corrections/<int:pk>/approve/", corrections.correction_approve, name="correction_approve"
     ),
     path("corrections/<int:pk>/reject/", corrections.correction_reject, name="correction_reject"),
+    # Students' disputes of logged sessions
+    path("disputes/", disputes.dispute_list, name="disputes"),
+    path("disputes/<int:pk>/", disputes.dispute_detail, name="dispute_detail"),
+    path("disputes/<int:pk>/uphold/", disputes.dispute_uphold, name="dispute_uphold"),
     # A session's history
     path("sessions/<int:pk>/history/", history.session_history, name="session_history"),
 ]

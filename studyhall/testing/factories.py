@@ -44,8 +44,13 @@ def make_user(
 
 def make_org(*, name: str = "", default_program: bool = True, **extra: object) -> Organization:
     """An organization; by default with its open default program (no cap), so sessions book
-    as they did before programs existed."""
+    as they did before programs existed. Unless asked, it pays earnings at completion without
+    waiting for the students' confirmation, and does not compare recaps (tests complete many
+    sessions with one recap). The product's defaults are to wait and to refuse near-copies:
+    the tests of confirmations and of recaps turn them on."""
     n = next(_seq)
+    extra.setdefault("confirmations_required", False)
+    extra.setdefault("recap_check", "off")
     org = Organization.objects.create(name=name or f"College {n}", slug=f"college-{n}", **extra)
     if default_program:
         open_default_program(org)

@@ -10,7 +10,17 @@ from django.db.models import Count, F, Q, Sum
 
 from studyhall.core.money import earnings_cents
 from studyhall.ledger.models import Account, AccountKind, Entry, TransferKind
-from studyhall.tutoring.models import Completion, Correction, CorrectionKind, Session, Status
+from studyhall.tutoring.models import (
+    Completion,
+    Correction,
+    CorrectionKind,
+    EarningHold,
+    HeldMove,
+    HeldMoveKind,
+    HoldState,
+    Session,
+    Status,
+)
 
 SESSION_PAY_KINDS = (TransferKind.EARNING, TransferKind.REVERSAL, TransferKind.ADJUSTMENT)
 
@@ -201,4 +211,80 @@ def program_breaches() -> list[str]:
         for program_id in sorted(spent.keys() | paid.keys())
         if spent.get(program_id, 0) != paid.get(program_id, 0)
     )
+    return problems
+
+
+PAY_AND_HOLD_KINDS = (TransferKind.EARNING, TransferKind.HOLD, TransferKind.RELEASE)
+
+
+def hold_breaches() -> list[str]:
+    """Held earnings: each session's held money is what its holds and releases say, matches
+    its state (all of the earning while pending, the disputed pay while disputed, nothing once
+    released), and no payout ever carried held money — a hold is in the same payout as the
+    earning it holds, and what payouts took of a session's earning never exceeds what was
+    released of it."""
+    problems: list[str] = []
+    held_on_accounts: dict[int, int] = defaultdict(int)
+    for session_id, amount in Entry.objects.filter(
+        account__kind=AccountKind.TUTOR_HELD, transfer__session__isnull=False
+    ).values_list("transfer__session_id", "amount_cents"):
+        held_on_accounts[session_id] += amount
+    moved: dict[int, int] = defaultdict(int)
+    for move in HeldMove.objects.select_related("transfer"):
+        sign = 1 if move.kind == HeldMoveKind.HOLD else -1
+        moved[move.session_id] += sign * move.amount_cents
+        expected_kind = TransferKind.HOLD if sign == 1 else TransferKind.RELEASE
+        if move.transfer.kind != expected_kind or move.transfer.amount_cents != move.amount_cents:
+            problems.append(
+                f"held move {move.pk} of session {move.session_id} ({move.kind}, "
+                f"{move.amount_cents}) is recorded by a {move.transfer.kind} of "
+                f"{move.transfer.amount_cents}"
+            )
+    for session_id in set(held_on_accounts) | set(moved):
+        if held_on_accounts[session_id] != moved[session_id]:
+            problems.append(
+                f"session {session_id} holds {held_on_accounts[session_id]} in held earnings, "
+                f"but its holds and releases say {moved[session_id]}"
+            )
+        if moved[session_id] < 0:
+            problems.append(f"session {session_id} released more than it held")
+    earnings = dict(Completion.objects.values_list("session_id", "earning__amount_cents"))
+    for hold in EarningHold.objects.all():
+        held = moved.get(hold.session_id, 0)
+        expected = {
+            HoldState.PENDING: earnings.get(hold.session_id, 0),
+            HoldState.DISPUTED: hold.disputed_cents,
+            HoldState.RELEASED: 0,
+        }[HoldState(hold.state)]
+        if held != expected:
+            problems.append(
+                f"session {hold.session_id} is {hold.state} but holds {held} (expected {expected})"
+            )
+    payout_of: dict[int, dict[str, set[int | None]]] = defaultdict(lambda: defaultdict(set))
+    paid: dict[int, int] = defaultdict(int)
+    released: dict[int, int] = defaultdict(int)
+    for session_id, kind, amount, payout_id in Entry.objects.filter(
+        account__kind=AccountKind.TUTOR_EARNINGS,
+        transfer__kind__in=PAY_AND_HOLD_KINDS,
+        transfer__session__isnull=False,
+    ).values_list(
+        "transfer__session_id",
+        "transfer__kind",
+        "amount_cents",
+        "transfer__payout_item__payout_id",
+    ):
+        payout_of[session_id][kind].add(payout_id)
+        released[session_id] += amount
+        if payout_id is not None:
+            paid[session_id] += amount
+    for session_id, kinds in payout_of.items():
+        if TransferKind.HOLD in kinds and kinds[TransferKind.HOLD] != kinds[TransferKind.EARNING]:
+            problems.append(
+                f"session {session_id}'s hold is not in the payout of the earning it holds"
+            )
+        if paid[session_id] > released[session_id]:
+            problems.append(
+                f"payouts carried {paid[session_id]} of session {session_id}'s earning, but only "
+                f"{released[session_id]} of it was released"
+            )
     return problems

@@ -179,6 +179,9 @@ class Completion(models.Model):
     # whether the logged time exceeds it by more than the tolerance, for the org admin.
     measured_seconds = models.PositiveIntegerField(null=True, blank=True)
     overlogged = models.BooleanField(default=False)
+    # Why the recap was accepted but flagged (a near-copy or filler, where the organization
+    # flags rather than refuses); empty when it is fine.
+    recap_flag = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -320,3 +323,179 @@ class TimeProposal(models.Model):
     @property
     def scheduled_end(self) -> datetime:
         return self.scheduled_start + timedelta(minutes=self.planned_minutes)
+
+
+class HoldState(models.TextChoices):
+    PENDING = "pending", "Pending confirmation"
+    DISPUTED = "disputed", "Held for a dispute"
+    RELEASED = "released", "Confirmed"
+
+
+class DisputeResolution(models.TextChoices):
+    UPHELD = "upheld", "The tutor's log was upheld"
+    ADJUSTED = "adjusted", "The pay was corrected"
+
+
+class EarningHold(models.Model):
+    """A completed session's earning while its students confirm it: pending until every
+    student who came confirms (or the auto-confirm time passes), then released — all of it, or
+    all but the disputed amount, which stays held until Support resolves the dispute.
+
+    The money sits in the tutor's held account (`ledger.AccountKind.TUTOR_HELD`); each move of
+    it is a `HeldMove` with its transfer.
+    """
+
+    session = models.OneToOneField(Session, on_delete=models.PROTECT, related_name="hold")
+    state = models.CharField(max_length=16, choices=HoldState.choices, default=HoldState.PENDING)
+    confirm_by = models.DateTimeField(
+        db_index=True, help_text="When silence counts as confirmation."
+    )
+    # At settlement: the most minutes a dispute said did not happen, and the pay they held.
+    disputed_minutes = models.PositiveSmallIntegerField(default=0)
+    disputed_cents = models.BigIntegerField(default=0)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=16, choices=DisputeResolution.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=HoldState.values), name="earning_hold_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(disputed_cents__gte=0), name="earning_hold_disputed_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state=HoldState.DISPUTED) | models.Q(disputed_cents__gt=0),
+                name="earning_hold_dispute_holds_money",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Earning of session {self.session_id}: {self.state}"
+
+
+class ConfirmationAnswer(models.TextChoices):
+    PENDING = "pending", "Not answered yet"
+    CONFIRMED = "confirmed", "Confirmed"
+    AUTO_CONFIRMED = "auto_confirmed", "Confirmed by not answering"
+    DISPUTED = "disputed", "Disputed"
+
+
+class DisputeKind(models.TextChoices):
+    DID_NOT_HAPPEN = "did_not_happen", "It didn't happen"
+    SHORTER = "shorter", "It was shorter"
+
+
+class Confirmation(models.Model):
+    """One student's answer to "Did this session happen as logged?"."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="confirmations")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="session_confirmations"
+    )
+    answer = models.CharField(
+        max_length=16, choices=ConfirmationAnswer.choices, default=ConfirmationAnswer.PENDING
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    dispute_kind = models.CharField(max_length=16, choices=DisputeKind.choices, blank=True)
+    # For "it was shorter": by how many minutes.
+    shorter_by_minutes = models.PositiveSmallIntegerField(default=0)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "student"], name="one_confirmation_each"),
+            models.CheckConstraint(
+                condition=models.Q(answer__in=ConfirmationAnswer.values),
+                name="confirmation_answer_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(answer="disputed", dispute_kind="did_not_happen")
+                    | models.Q(answer="disputed", dispute_kind="shorter", shorter_by_minutes__gt=0)
+                    | (~models.Q(answer="disputed") & models.Q(dispute_kind=""))
+                ),
+                name="confirmation_dispute_is_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} on session {self.session_id}: {self.answer}"
+
+
+class HeldMoveKind(models.TextChoices):
+    HOLD = "hold", "Held until the students confirm"
+    CONFIRMED = "confirmed", "Released: confirmed"
+    DISPUTE_UPHELD = "dispute_upheld", "Released: dispute resolved for the tutor"
+    DISPUTE_ADJUSTED = "dispute_adjusted", "Released: the pay was corrected"
+
+
+class HeldMove(models.Model):
+    """One movement into or out of a tutor's held earnings, with the transfer that made it.
+    `minutes` is signed like the money on the tutor's earnings: a hold takes the minutes it
+    holds off, a release gives them back."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="held_moves")
+    kind = models.CharField(max_length=20, choices=HeldMoveKind.choices)
+    minutes = models.IntegerField()
+    amount_cents = models.BigIntegerField(help_text="Positive: how much moved.")
+    transfer = models.OneToOneField(
+        "ledger.Transfer", on_delete=models.PROTECT, related_name="held_move"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=HeldMoveKind.values), name="held_move_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_cents__gt=0), name="held_move_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_cents} on session {self.session_id}"
+
+
+class Rating(models.Model):
+    """A rating of a completed session, 1–5: a student's of the session (with an optional
+    review), or its tutor's of how the students engaged (seen by admins only). Ratings never
+    change pay."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="ratings")
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    by_tutor = models.BooleanField(default=False)
+    stars = models.PositiveSmallIntegerField()
+    review = models.TextField(blank=True)
+    hidden = models.BooleanField(default=False)
+    hidden_reason = models.TextField(blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "rater"], name="one_rating_each"),
+            models.CheckConstraint(
+                condition=models.Q(stars__gte=1, stars__lte=5), name="rating_stars_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hidden=False) | ~models.Q(hidden_reason=""),
+                name="rating_hidden_with_a_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stars}/5 of session {self.session_id}"

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import (
+    Avg,
+    Count,
     Exists,
     OuterRef,
     Prefetch,
@@ -28,6 +30,7 @@ from studyhall.tutoring.models import (
     Participant,
     ParticipantState,
     ProposalState,
+    Rating,
     Session,
     Status,
     TimeProposal,
@@ -199,7 +202,7 @@ def session_page(
 ) -> list[Session]:
     """Like `session_list`, with each completion's earning transfer joined in the same query,
     so showing earnings does not cost a query per completed session."""
-    qs = sessions_of(user).select_related("completion__earning")
+    qs = sessions_of(user).select_related("completion__earning").prefetch_related("corrections")
     if status:
         qs = qs.filter(status=status)
     return list(qs.order_by("-scheduled_start", "-id")[offset : offset + limit])
@@ -210,6 +213,7 @@ def session_detail(session_id: int) -> Session:
     return (
         with_details(Session.objects.filter(pk=session_id))
         .select_related("completion__earning")
+        .prefetch_related("corrections")
         .get()
     )
 
@@ -283,3 +287,30 @@ def overlog_flag(completion: Completion | None, *, is_online: bool = False) -> s
     if is_online and not completion.measured_seconds:
         return f"Flagged for review: {logged} logged, nothing measured in the classroom."
     return ""
+
+
+@dataclass(frozen=True)
+class TutorRatings:
+    """What a tutor sees of their students' ratings: never who wrote which."""
+
+    count: int
+    average: float | None
+    reviews: list[str]
+
+
+def ratings_of_tutor(tutor: User, *, reviews: int = 20) -> TutorRatings:
+    students = Rating.objects.filter(session__tutor=tutor, by_tutor=False)
+    summary = students.aggregate(count=Count("id"), average=Avg("stars"))
+    shown = (
+        students.filter(hidden=False)
+        .exclude(review="")
+        # In no order that could tell who wrote which (not by date).
+        .order_by("review", "id")
+        .values_list("review", flat=True)[:reviews]
+    )
+    average = summary["average"]
+    return TutorRatings(
+        count=int(summary["count"]),
+        average=round(float(average), 1) if average is not None else None,
+        reviews=list(shown),
+    )

@@ -4,7 +4,7 @@
 from django_tasks import task
 
 from studyhall.tutoring import reminders
-from studyhall.tutoring.services import missed
+from studyhall.tutoring.services import confirmations, missed
 
 
 @task()
@@ -22,3 +22,11 @@ def mark_missed_sessions() -> dict[str, list[int]]:
 def send_due_reminders() -> int:
     """Every two minutes: the reminders before sessions and to log them. Idempotent."""
     return reminders.send_due_reminders()
+
+
+@task()
+def auto_confirm_sessions() -> list[int]:
+    """Every few minutes: sessions whose students stayed silent past the auto-confirm time
+    count as confirmed, and their earnings are released (a dispute's part stays held).
+    Idempotent."""
+    return confirmations.auto_confirm_due()

@@ -11,6 +11,10 @@ urlpatterns = [
     path("<int:pk>/accept/", views.accept, name="accept"),
     path("<int:pk>/decline/", views.decline, name="decline"),
     path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("<int:pk>/confirm/", views.confirm, name="confirm"),
+    path("<int:pk>/dispute/", views.dispute, name="dispute"),
+    path("<int:pk>/rate/", views.rate, name="rate"),
+    path("ratings/", views.my_ratings, name="my_ratings"),
     path(
         "<int:pk>/participants/<int:user_id>/remove/",
         views.remove_participant,

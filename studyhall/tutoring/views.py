@@ -20,18 +20,33 @@ from studyhall.core.errors import Conflict, DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
 from studyhall.tutoring import selectors
 from studyhall.tutoring.access import access_session
+from studyhall.tutoring.confirmation_forms import DisputeForm
+from studyhall.tutoring.figures import figures_of
 from studyhall.tutoring.forms import CompletionForm, recap_count_text
 from studyhall.tutoring.handoff import GRACE_EXPIRED, late_log_url
-from studyhall.tutoring.models import ON_SESSION, ParticipantState, Session, Status
+from studyhall.tutoring.models import (
+    ON_SESSION,
+    Confirmation,
+    ConfirmationAnswer,
+    EarningHold,
+    HoldState,
+    ParticipantState,
+    Rating,
+    Session,
+    Status,
+)
 from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.rules import recap_length
-from studyhall.tutoring.services import scheduling
+from studyhall.tutoring.services import confirmations, ratings, scheduling
 from studyhall.tutoring.services.classroom import FOLLOWS_CALL
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.web.actions import act_and_redirect
+from studyhall.web.form_errors import put_refusal_on_form
 from studyhall.web.params import int_param
 from studyhall.web.refusals import refusals_as_pages
 from studyhall.web.viewer import HtmxRequest, viewer_of
+
+CONFIRMED_ANSWERS = (ConfirmationAnswer.CONFIRMED, ConfirmationAnswer.AUTO_CONFIRMED)
 
 # Refusals that point at one field of the completion form, and what to say next to it.
 
@@ -116,17 +131,21 @@ def _detail_context(viewer: User, session: Session) -> dict[str, Any]:
         blocker = selectors.completion_blocker(session, viewer, now=now)
     completion = getattr(session, "completion", None)
     show_earnings = may.see_earnings
+    # Corrections never edit the completion; the page leads with the current figures and
+    # lists what was logged and each correction beneath, oldest first.
+    corrections = (
+        list(session.corrections.select_related("created_by").order_by("created_at", "id"))
+        if completion
+        else []
+    )
     return {
         "session": session,
         "may": may,
         "participants": may.participants,
         "completion": completion,
-        # Corrections never edit the completion; each one is shown after it, oldest first.
-        "corrections": (
-            list(session.corrections.select_related("created_by").order_by("created_at", "id"))
-            if completion
-            else []
-        ),
+        "corrections": corrections,
+        "figures": figures_of(completion, corrections) if completion else None,
+        **confirmation_context(viewer, session, show_earnings=show_earnings),
         "is_tutor": may.is_tutor,
         "is_agent": may.is_agent,
         "can_accept": may.accept,
@@ -146,6 +165,117 @@ def _detail_context(viewer: User, session: Session) -> dict[str, Any]:
         ),
         "live_status": session.is_online and session.status in FOLLOWS_CALL,
     }
+
+
+def confirmation_context(
+    viewer: User, session: Session, *, show_earnings: bool, form: DisputeForm | None = None
+) -> dict[str, Any]:
+    """The viewer's own question ("Did this session happen as logged?") while it is open, the
+    earning's state for those who see earnings, and whether the viewer may rate it now."""
+    if session.status != Status.COMPLETED:
+        return {"hold": None, "my_confirmation": None, "may_rate": False}
+    hold = EarningHold.objects.filter(session=session).first()
+    mine = (
+        Confirmation.objects.filter(session=session, student=viewer).first()
+        if hold is not None
+        else None
+    )
+    rated = Rating.objects.filter(session=session, rater=viewer).exists()
+    if session.tutor_id == viewer.pk:
+        may_rate = not rated
+    elif hold is not None:
+        may_rate = not rated and mine is not None and mine.answer in CONFIRMED_ANSWERS
+    else:
+        may_rate = (
+            not rated
+            and session.participants.filter(user=viewer, state=ParticipantState.ACCEPTED).exists()
+        )
+    return {
+        "hold": hold if show_earnings else None,
+        "my_confirmation": mine,
+        "may_answer": hold is not None
+        and mine is not None
+        and mine.answer == ConfirmationAnswer.PENDING
+        and hold.state == HoldState.PENDING,
+        "dispute_form": form or DisputeForm(),
+        "confirm_by": hold.confirm_by if hold is not None else None,
+        "may_rate": may_rate,
+        "rating_by_tutor": session.tutor_id == viewer.pk,
+    }
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def rate(request: HtmxRequest, pk: int) -> HttpResponse:
+    stars = int_param(request.POST.get("stars"))
+    review = request.POST.get("review", "")
+
+    def run(viewer: User) -> str:
+        ratings.rate_session(session_id=pk, actor=viewer, stars=stars, review=review)
+        return "Thank you for rating the session."
+
+    return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))
+
+
+@login_required
+@require_GET
+def my_ratings(request: HtmxRequest) -> HttpResponse:
+    summary = selectors.ratings_of_tutor(viewer_of(request))
+    return render(request, "tutoring/ratings.html", {"summary": summary})
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def confirm(request: HtmxRequest, pk: int) -> HttpResponse:
+    def run(viewer: User) -> str:
+        confirmations.confirm_session(session_id=pk, actor=viewer)
+        return "Thank you: you confirmed the session happened as logged."
+
+    return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def dispute(request: HtmxRequest, pk: int) -> HttpResponse:
+    viewer = viewer_of(request)
+    form = DisputeForm(request.POST)
+    if form.is_valid():
+        try:
+            confirmations.dispute_session(
+                session_id=pk,
+                actor=viewer,
+                kind=form.cleaned_data["kind"],
+                shorter_by_minutes=form.cleaned_data["shorter_by_minutes"],
+                reason=form.cleaned_data["reason"],
+            )
+        except (NotFound, Forbidden):
+            raise
+        except DomainError as exc:
+            put_refusal_on_form(
+                form,
+                exc,
+                by_code={
+                    "invalid_shorter_by": ("shorter_by_minutes", exc.message),
+                    "reason_required": ("reason", exc.message),
+                    "invalid_dispute_kind": ("kind", exc.message),
+                    "already_answered": ("kind", exc.message),
+                    "confirmation_closed": ("kind", exc.message),
+                },
+            )
+        else:
+            messages.success(
+                request,
+                "Thank you. Support will look at it; only the pay your answer is about waits.",
+            )
+            return redirect("tutoring:detail", pk=pk)
+    session = _session(viewer, pk)
+    context = _detail_context(viewer, session)
+    context["dispute_form"] = form
+    context["dispute_open"] = True
+    return render(request, "tutoring/detail.html", context, status=422)
 
 
 # -- Actions: accept, decline, cancel, remove ----------------------------------------------

@@ -384,4 +384,5 @@ def complete(
         show_earnings=_sees_earnings(actor, session, admin_orgs),
         proposal=booking_selectors.open_proposals([session.pk]).get(session.pk),
         participants=result.participants,
+        corrections=[],
     )

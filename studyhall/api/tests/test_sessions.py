@@ -82,8 +82,11 @@ def test_the_list_shows_the_callers_sessions_newest_first(cast: Cast, api_as: Ap
         "recorded_after_the_fact": False,
         "notes": "",
         "cancel_reason": "",
+        "minutes": None,
         "logged_minutes": None,
         "earnings": None,
+        "logged_earnings": None,
+        "corrections": [],
         "recap": None,
         "proposal": None,
     }
@@ -183,8 +186,8 @@ def test_the_list_costs_the_same_queries_however_many_sessions(
 
     # The token and its user, the caller's admin organizations, the sessions with course,
     # organization, tutor, completion and earning, their participants with users, and the
-    # new times waiting for an answer.
-    with django_assert_num_queries(5):
+    # new times waiting for an answer, and the corrections of those sessions.
+    with django_assert_num_queries(6):
         response = api.get("/sessions")
 
     assert len(response.json()["sessions"]) == count + 1

@@ -60,6 +60,8 @@ def home(request: HtmxRequest, organization: Organization) -> HttpResponse:
     flagged = selectors.flagged(organization)
     unanswered = selectors.unanswered_requests(organization, now=now)
     unpaid = selectors.tutors_without_payout_method(organization)
+    low = selectors.low_ratings(organization)
+    recaps = selectors.flagged_recaps(organization)
     return render_console(
         request,
         organization,
@@ -82,6 +84,10 @@ def home(request: HtmxRequest, organization: Organization) -> HttpResponse:
             "unanswered_count": unanswered.count(),
             "late_logs": late,
             "corrections": corrections,
+            "flagged_recaps": list(recaps[:ATTENTION_ROWS]),
+            "flagged_recaps_count": recaps.count(),
+            "low_ratings": list(low[:ATTENTION_ROWS]),
+            "low_ratings_count": low.count(),
             "unpaid": list(unpaid[:ATTENTION_ROWS]),
             "unpaid_count": unpaid.count(),
             "panels": [

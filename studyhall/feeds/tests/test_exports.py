@@ -41,7 +41,8 @@ def test_every_export_has_its_stable_columns(cast: Cast) -> None:
             "student_states", "students_attended", "scheduled_start_utc", "scheduled_end_utc",
             "planned_minutes", "location", "call_started_at_utc", "call_ended_at_utc",
             "ended_at_utc", "minutes_logged", "earnings", "currency", "program",
-            "recurring_series", "cancel_reason", "created_at_utc",
+            "recurring_series", "cancel_reason", "created_at_utc", "minutes_as_logged",
+            "earnings_as_logged", "corrections",
         ],
         "users": [
             "user_id", "school_id", "name", "email", "roles", "time_zone", "active",
@@ -114,6 +115,9 @@ def test_sessions_csv(cast: Cast, scene: Scene) -> None:
         "recurring_series": "",
         "cancel_reason": "",
         "created_at_utc": "2026-03-01T15:00:00Z",
+        "minutes_as_logged": "55",
+        "earnings_as_logged": "13.75",
+        "corrections": "",
     }
     assert rows[2]["status"] == "canceled"
     assert rows[2]["cancel_reason"] == "Tutor is ill"

@@ -20,6 +20,7 @@ from studyhall.support.views.decisions import decide
 from studyhall.tutoring import selectors as tutoring_selectors
 from studyhall.tutoring.access import access_session
 from studyhall.web.form_errors import put_refusal_on_form
+from studyhall.web.params import int_param
 from studyhall.web.refusals import refusals_as_pages
 from studyhall.web.viewer import HtmxRequest, viewer_of
 
@@ -38,7 +39,11 @@ def correction_new(request: HtmxRequest, pk: int) -> HttpResponse:
     viewer = viewer_of(request)
     require_agent(viewer, action="propose corrections")
     session = tutoring_selectors.session_detail(access_session(viewer, pk).pk)
-    form = CorrectionForm(request.POST or None)
+    # A dispute's "Adjust" arrives with the correction it suggests filled in.
+    suggested = {"kind": request.GET.get("kind"), "minutes": int_param(request.GET.get("minutes"))}
+    form = CorrectionForm(
+        request.POST or None, initial={k: v for k, v in suggested.items() if v is not None}
+    )
     error, status = "", 200
     if request.method == "POST":
         if not form.is_valid() and "kind" in form.errors:

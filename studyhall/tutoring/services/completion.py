@@ -24,6 +24,7 @@ from studyhall.tutoring.eligibility import completion_refusal
 from studyhall.tutoring.models import Completion, Participant, ParticipantState, Session, Status
 from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.programs import budget_refusal, choose_program, cost, usage_of
+from studyhall.tutoring.recaps import check_recap_quality
 from studyhall.tutoring.rules import (
     check_duration,
     check_recap,
@@ -31,6 +32,7 @@ from studyhall.tutoring.rules import (
     is_overlogged,
     measurement_warning,
 )
+from studyhall.tutoring.services.confirmations import hold_for_confirmation
 from studyhall.tutoring.services.notify import after_commit_send_recap
 from studyhall.tutoring.text import when
 
@@ -142,6 +144,13 @@ def _complete(
         raise refusal
     minutes = check_duration(minutes)
     checked_recap = check_recap(recap, min_chars=session.organization.min_recap_chars)
+    recap_flag = check_recap_quality(
+        checked_recap,
+        tutor_id=session.tutor_id,
+        now=now,
+        mode=session.organization.recap_check,
+        threshold_percent=session.organization.recap_similarity_percent,
+    )
 
     measured = (
         call_presence().measured_seconds(
@@ -194,7 +203,17 @@ def _complete(
         idempotency_key=key,
         measured_seconds=None if measured is None else int(measured),
         overlogged=overlogged,
+        recap_flag=recap_flag,
         **checked_recap.answers(),
+    )
+    # Where the organization asks its students first, the earning waits, held, for them.
+    hold_for_confirmation(
+        session=session,
+        participants=participants,
+        minutes=minutes,
+        amount_cents=amount,
+        actor=actor,
+        now=now,
     )
     lifecycle.move(session, Status.COMPLETED)
     session.save(update_fields=["status", "ended_at", "updated_at", "program"])

@@ -23,6 +23,7 @@ from studyhall.ledger.services import funding_account, post_transfer, tutor_acco
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.models import Completion, Correction, CorrectionKind, Session
 from studyhall.tutoring.rules import check_duration, duration_label
+from studyhall.tutoring.services.confirmations import after_correction
 
 REASON_MAX_CHARS = 2000
 IDEMPOTENCY_KEY_MAX = 128
@@ -193,6 +194,8 @@ def _apply(
         already_paid_out=hasattr(completion.earning, "payout_item"),
         reason=reason,
     )
+    # A correction of a session held for a dispute is how Support adjusts it.
+    after_correction(session=session, actor=actor, correction=correction)
     return correction
 
 

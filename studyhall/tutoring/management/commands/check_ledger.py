@@ -11,14 +11,20 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studyhall.ledger.integrity import ledger_breaches
 from studyhall.ledger.models import Account, Payout, Transfer
-from studyhall.tutoring.integrity import correction_breaches, earning_breaches, program_breaches
+from studyhall.tutoring.integrity import (
+    correction_breaches,
+    earning_breaches,
+    hold_breaches,
+    program_breaches,
+)
 from studyhall.tutoring.models import Completion
 
 
 class Command(BaseCommand):
     help = (
         "Verify that transfers balance, balances match entries, accounts sum to zero, sessions "
-        "are paid once (net of corrections), and payouts pay exactly their earnings."
+        "are paid once (net of corrections), payouts pay exactly their earnings, and no payout "
+        "carries earnings held for the students' confirmation or a dispute."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -27,6 +33,7 @@ class Command(BaseCommand):
             *earning_breaches(),
             *correction_breaches(),
             *program_breaches(),
+            *hold_breaches(),
         ]
         if breaches:
             for breach in breaches:

@@ -114,6 +114,11 @@ class Command(BaseCommand):
                 "time_zone": "America/New_York",
                 "currency": "USD",
                 "default_hourly_rate_cents": 1500,
+                # The demo's sessions are paid as they are completed, so its tour of
+                # completion and payouts reads simply; turn it on to try confirmations.
+                "confirmations_required": False,
+                # Recaps that repeat earlier ones are flagged for the admin, not refused.
+                "recap_check": "flag",
             },
         )
         people: dict[str, User] = {}
