@@ -576,6 +576,35 @@ def crash(ctx: Context) -> list[Row]:
     ]
 
 
+def export_memory(ctx: Context) -> list[Row]:
+    """sessions.csv of the whole organization (100,000 sessions), streamed in this process:
+    its rows, its time and the most memory it held at once (tracemalloc's peak)."""
+    import gc
+    import tracemalloc
+
+    from studyhall.feeds.exports import EXPORTS
+    from studyhall.orgs.models import Organization
+
+    organization = Organization.objects.get(name="Bench College")
+    rows = Row("sessions.csv export: rows", [])
+    seconds = Row("sessions.csv export: seconds", [], "s")
+    peak = Row("sessions.csv export: peak memory held (bounded)", [], "MB")
+    for _ in range(REPS):
+        gc.collect()
+        tracemalloc.start()
+        started = time.monotonic()
+        try:
+            count = sum(1 for _ in EXPORTS["sessions"].lines(organization))
+            _, most = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        seconds.values.append(time.monotonic() - started)
+        rows.values.append(count - 1)
+        peak.values.append(most / 2**20)
+    peak.note = "tracemalloc, in the benchmark's own process"
+    return [rows, seconds, peak]
+
+
 MEASURES: list[Callable[[Context], list[Row]]] = [
     completions,
     lists,
@@ -585,6 +614,7 @@ MEASURES: list[Callable[[Context], list[Row]]] = [
     worker_rss,
     connections_held,
     server_choice,
+    export_memory,
     crash,
 ]
 
