@@ -260,20 +260,30 @@ def net_minutes() -> Coalesce:
     return Coalesce(Subquery(latest), F("completion__minutes"))
 
 
-def corrections_cell(session: Session) -> str:
+def corrections_cell(corrections: Sequence[Correction]) -> str:
     """Each correction, oldest first: '2026-03-04T15:00:00Z 55→30 min $13.75→$7.50'."""
     return "; ".join(
         f"{iso_utc(c.created_at)} {c.minutes_before}→{c.minutes_after} min "
         f"{money(c.amount_before_cents)}→{money(c.amount_after_cents)}"
-        for c in sorted(session.corrections.all(), key=lambda c: (c.created_at, c.pk))
+        for c in corrections
     )
+
+
+def corrections_of(session_ids: list[int]) -> dict[int, list[Correction]]:
+    """One chunk's corrections, oldest first, read with the chunk (a prefetch on the streamed
+    queryset would be held for the whole export)."""
+    found: dict[int, list[Correction]] = defaultdict(list)
+    for correction in Correction.objects.filter(session_id__in=session_ids).order_by(
+        "created_at", "pk"
+    ):
+        found[correction.session_id].append(correction)
+    return found
 
 
 def sessions_queryset(organization: Organization) -> QuerySet[Session]:
     return (
         Session.objects.filter(organization=organization)
         .select_related("course", "tutor", "completion", "completion__earning", "program")
-        .prefetch_related("corrections")
         .annotate(
             tutor_school_id=Coalesce(_school_id(organization, "tutor_id"), Value("")),
             net_cents=net_earning_cents(),
@@ -291,56 +301,70 @@ def attended(session: Session, students: Sequence[Student]) -> int | None:
     return sum(1 for p in students if p.came)
 
 
+def chunks_with_students(
+    organization: Organization, sessions: QuerySet[Session]
+) -> Iterator[tuple[list[Session], dict[int, list[Student]]]]:
+    for chunk in chunked(sessions.iterator(chunk_size=CHUNK), CHUNK):
+        yield chunk, students_of(organization, [s.pk for s in chunk])
+
+
 def with_students(
     organization: Organization, sessions: QuerySet[Session]
 ) -> Iterator[tuple[Session, list[Student]]]:
-    for chunk in chunked(sessions.iterator(chunk_size=CHUNK), CHUNK):
-        students = students_of(organization, [s.pk for s in chunk])
+    for chunk, students in chunks_with_students(organization, sessions):
         for s in chunk:
             yield s, students.get(s.pk, [])
 
 
 def session_rows(organization: Organization) -> Iterator[list[object]]:
     currency = organization.currency
-    for s, people in with_students(organization, sessions_queryset(organization)):
-        completion = getattr(s, "completion", None)
-        came = attended(s, people)
-        yield [
-            s.pk,
-            s.status,
-            s.mode,
-            s.origin,
-            safe(s.course.code),
-            safe(s.course.title),
-            s.tutor_id,
-            safe(s.tutor_school_id),  # type: ignore[attr-defined]
-            safe(s.tutor.display_name),
-            safe(s.tutor.email),
-            s.tutor.time_zone,
-            joined(p.user_id for p in people),
-            joined(p.school_id for p in people),
-            joined(p.name for p in people),
-            joined(p.email for p in people),
-            joined(p.state for p in people),
-            "" if came is None else came,
-            iso_utc(s.scheduled_start),
-            iso_utc(s.scheduled_end),
-            s.planned_minutes,
-            safe(s.location),
-            iso_utc(s.call_started_at),
-            iso_utc(s.call_ended_at),
-            iso_utc(s.ended_at),
-            s.net_minutes if completion else "",  # type: ignore[attr-defined]
-            money(s.net_cents) if completion else "",  # type: ignore[attr-defined]
-            currency,
-            safe(s.program.name) if s.program is not None else "",
-            "",  # recurring_series: Studyhall books no series of sessions
-            safe(s.cancel_reason),
-            iso_utc(s.created_at),
-            completion.minutes if completion else "",
-            money(completion.earning.amount_cents) if completion else "",
-            corrections_cell(s) if completion else "",
-        ]
+    for chunk, students in chunks_with_students(organization, sessions_queryset(organization)):
+        corrections = corrections_of([s.pk for s in chunk])
+        for s in chunk:
+            yield _session_row(s, students.get(s.pk, []), corrections.get(s.pk, []), currency)
+
+
+def _session_row(
+    s: Session, people: list[Student], corrections: list[Correction], currency: str
+) -> list[object]:
+    completion = getattr(s, "completion", None)
+    came = attended(s, people)
+    return [
+        s.pk,
+        s.status,
+        s.mode,
+        s.origin,
+        safe(s.course.code),
+        safe(s.course.title),
+        s.tutor_id,
+        safe(s.tutor_school_id),  # type: ignore[attr-defined]
+        safe(s.tutor.display_name),
+        safe(s.tutor.email),
+        s.tutor.time_zone,
+        joined(p.user_id for p in people),
+        joined(p.school_id for p in people),
+        joined(p.name for p in people),
+        joined(p.email for p in people),
+        joined(p.state for p in people),
+        "" if came is None else came,
+        iso_utc(s.scheduled_start),
+        iso_utc(s.scheduled_end),
+        s.planned_minutes,
+        safe(s.location),
+        iso_utc(s.call_started_at),
+        iso_utc(s.call_ended_at),
+        iso_utc(s.ended_at),
+        s.net_minutes if completion else "",  # type: ignore[attr-defined]
+        money(s.net_cents) if completion else "",  # type: ignore[attr-defined]
+        currency,
+        safe(s.program.name) if s.program is not None else "",
+        "",  # recurring_series: Studyhall books no series of sessions
+        safe(s.cancel_reason),
+        iso_utc(s.created_at),
+        completion.minutes if completion else "",
+        money(completion.earning.amount_cents) if completion else "",
+        corrections_cell(corrections) if completion else "",
+    ]
 
 
 # -- users ---------------------------------------------------------------------------------

@@ -35,12 +35,14 @@ def totp_code(secret: str = TEST_TOTP_SECRET, *, step: int = 0) -> str:
 def pass_second_factor(page: Page, secret: str = TEST_TOTP_SECRET) -> None:
     """On allauth's "enter your code" page, type the code. A code works once, so several
     sign-ins within one 30-second period use the neighbouring periods' codes (allowed for
-    clock drift, MFA_TOTP_TOLERANCE), then wait for the next period."""
+    clock drift, MFA_TOTP_TOLERANCE); once those are used up too (a sign-in may already have
+    taken the next period's code), wait for a new period and try its neighbours again."""
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
-    for attempt, step in enumerate((0, 1, -1, 0)):
+    tries = [(False, 0), (False, 1), (False, -1)] + [(True, 1), (False, 0)] * 3
+    for wait, step in tries:
         if not re.search(r"/2fa/authenticate/", page.url):
             return
-        if attempt == 3:
+        if wait:
             time.sleep(TOTP_PERIOD - timezone.now().timestamp() % TOTP_PERIOD + 0.5)
         page.fill('input[name="code"]', totp_code(secret, step=step))
         page.locator('form button[type="submit"]').first.click()

@@ -237,17 +237,22 @@ def test_the_openapi_schema_and_docs_are_served(db: None) -> None:
         "/api/v1/sessions/booking/allowance",
         "/api/v1/sessions/booking/options",
         "/api/v1/sessions/invite",
+        "/api/v1/sessions/ratings/{rating_id}/hide",
         "/api/v1/sessions/request",
         "/api/v1/sessions/{session_id}",
         "/api/v1/sessions/{session_id}/accept",
         "/api/v1/sessions/{session_id}/cancel",
         "/api/v1/sessions/{session_id}/complete",
+        "/api/v1/sessions/{session_id}/confirm",
         "/api/v1/sessions/{session_id}/decline",
+        "/api/v1/sessions/{session_id}/dispute",
+        "/api/v1/sessions/{session_id}/dispute/uphold",
         "/api/v1/sessions/{session_id}/nobody-came",
         "/api/v1/sessions/{session_id}/participants/{user_id}/remove",
         "/api/v1/sessions/{session_id}/proposal/accept",
         "/api/v1/sessions/{session_id}/proposal/decline",
         "/api/v1/sessions/{session_id}/propose-time",
+        "/api/v1/sessions/{session_id}/rating",
     ]
     complete = paths["/api/v1/sessions/{session_id}/complete"]["post"]
     assert {p["name"] for p in complete["parameters"]} == {"session_id", "Idempotency-Key"}

@@ -24,9 +24,11 @@ from studyhall.support.models import Conversation, Message
 from studyhall.support.services import chat
 from studyhall.support.services.corrections import propose_correction
 from studyhall.support.services.late_logging import request_late_log
+from studyhall.testing import factories as f
 from studyhall.testing.factories import GOOD_RECAP
 from studyhall.tutoring.models import Session
 from studyhall.tutoring.services.completion import complete_session
+from studyhall.tutoring.services.confirmations import dispute_session
 
 # What each `pk` names, for the agents' pages.
 AGENT_URLS = {
@@ -47,6 +49,9 @@ AGENT_URLS = {
     "correction_detail": "correction",
     "correction_approve": "correction",
     "correction_reject": "correction",
+    "disputes": None,
+    "dispute_detail": "disputed",
+    "dispute_uphold": "disputed",
 }
 SIGNED_IN_URLS = {"chat", "chat_panel", "chat_poll", "chat_send", "chat_seen"}
 SESSION_URLS = {"late_log_new", "late_log_detail", "session_history"}
@@ -55,6 +60,11 @@ MEMBERS = ["tutor", "student", "student2", "other_tutor", "admin", "outsider"]
 PATTERNS = {p.name: p for p in urls.urlpatterns if isinstance(p, URLPattern)}
 # What a form's target gets from an agent when posted empty: its own answer, never a 500.
 POSTED = {"reply": 302, "assign": 302, "close": 302, "reopen": 302, "start_conversation": 302}
+OTHER_RECAP = {
+    "topics_covered": "Balancing redox equations in acidic solution, half reaction by half.",
+    "tutee_progress": "Sam balanced four equations alone and caught one sign error himself.",
+    "next_steps": "Basic solutions next week; Sam will try problems 12 to 20 before then.",
+}
 
 
 def test_every_support_url_is_in_one_group() -> None:
@@ -81,7 +91,20 @@ def ids(cast: Cast, late: Session, ready: Session, agent2: User) -> dict[str, in
     proposal = propose_correction(
         actor=agent2, session_id=ready.pk, kind="void", minutes=None, reason="Duplicate"
     )
+    # A session Sam says was shorter: the organization asks its students to confirm.
+    cast.org.confirmations_required = True
+    cast.org.save(update_fields=["confirmations_required"])
+    disputed = f.make_session(org=cast.org, tutor=cast.tutor, students=[cast.student2])
+    complete_session(session_id=disputed.pk, actor=cast.tutor, minutes=55, recap=OTHER_RECAP)
+    dispute_session(
+        session_id=disputed.pk,
+        actor=cast.student2,
+        kind="shorter",
+        shorter_by_minutes=20,
+        reason="We stopped at 35 minutes.",
+    )
     return {
+        "disputed": disputed.pk,
         "conversation": conversation.pk,
         "person": cast.student.pk,
         "late_log": request.pk,
