@@ -66,13 +66,18 @@ def find_problem(recap: Recap, *, tutor_id: int, now: datetime, threshold: float
                 f"“{RECAP_PROMPTS[key]}” has a run of one character; write what happened.",
                 key,
             )
-    normalized = [" ".join(WORD.findall(v.lower())) for v in answers.values()]
-    if len(set(normalized)) < len(normalized):
-        return Finding(
-            "recap_repeated_prompt",
-            "Each prompt asks something different; the same text under two of them is not a recap.",
-            "tutee_progress",
-        )
+    seen: set[str] = set()
+    for key, value in answers.items():
+        words = " ".join(WORD.findall(value.lower()))
+        if words and words in seen:
+            # The answer that repeats an earlier one is the one to rewrite.
+            return Finding(
+                "recap_repeated_prompt",
+                "Each prompt asks something different; the same text under two of them is not "
+                "a recap.",
+                key,
+            )
+        seen.add(words)
     text = _whole(recap)
     earlier = Completion.objects.filter(
         session__tutor_id=tutor_id, created_at__gte=now - LOOK_BACK

@@ -101,6 +101,8 @@ def test_filler_is_refused(refusing: Cast, change: dict[str, str], code: str) ->
     with pytest.raises(RuleViolation) as refused:
         complete(refusing, {**FIRST, **change}, day=0)
     assert refused.value.code == code
+    # The field to fix is the one changed: the filler, or the answer that repeats another.
+    assert refused.value.extra == {"field": next(iter(change))}
     assert not Completion.objects.exists()
 
 
