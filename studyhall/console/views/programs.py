@@ -8,8 +8,10 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from studyhall.accounts.models import User
 from studyhall.console import selectors
 from studyhall.console.forms import refuse
 from studyhall.console.pages import SHOWN, console_page, page_query, paginate, render_console
@@ -17,6 +19,7 @@ from studyhall.console.program_forms import ProgramForm, ProgramStudentsForm
 from studyhall.orgs.models import Organization, Program
 from studyhall.orgs.services import programs as service
 from studyhall.tutoring.programs import usage_of
+from studyhall.web.actions import act_and_redirect
 from studyhall.web.viewer import HtmxRequest, viewer_of
 
 
@@ -131,19 +134,18 @@ def program(request: HtmxRequest, organization: Organization, program_id: int) -
 def archive(request: HtmxRequest, organization: Organization, program_id: int) -> HttpResponse:
     _program(organization, program_id)  # another organization's program: 404
     archived = request.POST.get("archived") != "0"
-    try:
+
+    def run(viewer: User) -> str:
         with transaction.atomic(durable=True):
             program = service.set_program_archived(
                 organization_id=organization.pk,
                 program_id=program_id,
-                actor=viewer_of(request),
+                actor=viewer,
                 archived=archived,
             )
-    except SHOWN as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{program.name} is {'archived' if archived else 'reopened'}.")
-    return redirect("console:program", org_id=organization.pk, program_id=program_id)
+        return f"{program.name} is {'archived' if archived else 'reopened'}."
+
+    return act_and_redirect(request, run, to=_program_url(organization, program_id))
 
 
 @require_POST
@@ -180,22 +182,20 @@ def remove_student(
     request: HtmxRequest, organization: Organization, program_id: int, user_id: int
 ) -> HttpResponse:
     _program(organization, program_id)
-    try:
+
+    def run(viewer: User) -> str:
         with transaction.atomic(durable=True):
             removed = service.remove_program_student(
                 organization_id=organization.pk,
                 program_id=program_id,
-                actor=viewer_of(request),
+                actor=viewer,
                 student_id=user_id,
             )
-    except SHOWN as exc:
-        messages.error(request, exc.message)
-    else:
         if removed:
-            messages.success(request, "The student is no longer in the program.")
-        else:
-            messages.info(request, "That person was not in the program.")
-    return redirect("console:program", org_id=organization.pk, program_id=program_id)
+            return "The student is no longer in the program."
+        return "That person was not in the program."
+
+    return act_and_redirect(request, run, to=_program_url(organization, program_id))
 
 
 HOME_ROWS = 6
@@ -208,3 +208,7 @@ def home_panel(organization: Organization) -> dict[str, Any]:
     shown = shown[:HOME_ROWS]
     usage = usage_of(shown)
     return {"rows": [(p, usage[p.pk]) for p in shown], "more": more}
+
+
+def _program_url(organization: Organization, program_id: int) -> str:
+    return reverse("console:program", kwargs={"org_id": organization.pk, "program_id": program_id})
