@@ -141,6 +141,9 @@ def test_axe_finds_nothing_serious_in_the_states_a_crawl_misses(
 
         page.goto(f"{base}/sessions/{run_in_demo(UNDER_WAY)}/")
         page.get_by_role("link", name="Join online classroom").click()
+        # The buttons work once the classroom's script has run (it then defines this hook).
+        expect(page).to_have_url(re.compile(r"/classroom/$"))
+        page.wait_for_function("() => window.studyhallClassroom !== undefined")
         page.locator("#hangup-button").click()
         expect(page.locator("#hangup-menu")).to_be_visible()
         found.check_both_widths(page, role="tutor", state="classroom hang-up menu open")
