@@ -45,7 +45,9 @@ def seed(*, completable: int) -> dict[str, Any]:
         )
         students, tutors = users[:STUDENTS], users[STUDENTS:]
         big, small, completer, others = tutors[0], tutors[1], tutors[2], tutors[3:]
-        Member.objects.bulk_create(Member(organization=org, user=u) for u in users)
+        Member.objects.bulk_create(
+            Member(organization=org, user=u, sort_name=u.name, sort_email=u.email) for u in users
+        )
         Membership.objects.bulk_create(
             [Membership(organization=org, user=u, role=Role.STUDENT) for u in students]
             + [Membership(organization=org, user=u, role=Role.TUTOR) for u in tutors]
@@ -153,7 +155,13 @@ def seed_console() -> dict[str, dict[str, Any]]:
             )
             Member.objects.bulk_create(
                 [
-                    Member(organization=org, user=u, school_id=f"C-{i}")
+                    Member(
+                        organization=org,
+                        user=u,
+                        school_id=f"C-{i}",
+                        sort_name=u.name,
+                        sort_email=u.email,
+                    )
                     for i, u in enumerate(people)
                 ],
                 batch_size=BATCH,

@@ -349,7 +349,9 @@ def people(organization: Organization, filters: PeopleFilters) -> QuerySet[Membe
                 to_attr="org_roles",
             )
         )
-        .order_by("user__name", "user__email", "pk")
+        # The members' copies of the names (orgs.sorting) follow member_org_name_order, so
+        # page one reads the index rather than sorting the whole organization.
+        .order_by("sort_name", "sort_email", "pk")
     )
 
 

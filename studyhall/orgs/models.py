@@ -1,5 +1,6 @@
 import zoneinfo
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -279,9 +280,20 @@ class Member(models.Model):
     invited_at = models.DateTimeField(null=True, blank=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Copies of the user's name and email, so that the console's People list can read an
+    # organization's members in name order from one index instead of sorting all of them
+    # through the join. Filled on creation and kept by studyhall.orgs.sorting.
+    sort_name = models.CharField(max_length=150, blank=True, editable=False)
+    sort_email = models.CharField(max_length=254, blank=True, editable=False)
 
     class Meta:
         ordering = ["organization", "user"]
+        indexes = [
+            models.Index(
+                fields=["organization", "sort_name", "sort_email", "id"],
+                name="member_org_name_order",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["organization", "user"], name="one_member_per_org"),
             models.UniqueConstraint(
@@ -296,6 +308,11 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.organization} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and not (self.sort_name or self.sort_email):
+            self.sort_name, self.sort_email = self.user.name, self.user.email
+        super().save(*args, **kwargs)
 
 
 class Course(models.Model):

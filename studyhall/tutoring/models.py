@@ -91,6 +91,10 @@ class Session(models.Model):
         ]
         indexes = [
             models.Index(fields=["tutor", "scheduled_start"]),
+            # The console's Sessions list: an organization's newest first, read backwards.
+            models.Index(
+                fields=["organization", "scheduled_start", "id"], name="session_org_start_order"
+            ),
             models.Index(
                 fields=["organization", "scheduled_start"],
                 condition=models.Q(recorded_after_the_fact=True),

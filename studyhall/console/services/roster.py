@@ -61,6 +61,7 @@ from studyhall.orgs.models import (
     TutorCourse,
 )
 from studyhall.orgs.services.access import admin_organization, require_transaction
+from studyhall.orgs.sorting import refresh_sort_keys
 
 HEADER = ["school_id", "email", "name", "roles", "enrolled_courses", "tutor_courses", "status"]
 # The optional last column: the programs a student is enrolled in.
@@ -615,6 +616,8 @@ def _write(organization: Organization, result: Plan, *, actor: User, ticker: _Ti
         ],
         ticker,
     )
+    # bulk_create skips Member.save, which would copy the names the list sorts on.
+    refresh_sort_keys(organization_id=organization.pk, user_ids=[ids[r.email] for r in result.add])
     ticker.start(3, len(result.update))
 
     def user_of(key: int | str) -> int:
@@ -639,6 +642,13 @@ def _write(organization: Organization, result: Plan, *, actor: User, ticker: _Ti
                 members[user_id].school_id = row.school_id
         User.objects.bulk_update(list(users.values()), ["email", "name"], batch_size=BATCH)
         Member.objects.bulk_update(list(members.values()), ["school_id"], batch_size=BATCH)
+        refresh_sort_keys(
+            user_ids=[
+                user_id
+                for user_id, (_, changes) in result.update.items()
+                if "name" in changes or "email" in changes
+            ]
+        )
         ticker.tick(len(result.update))
     deactivated_new = {ids[r.email] for r in result.add if r.deactivated}
     ticker.start(4, len(result.new_roles) + len(result.new_enrollments) + len(result.new_approvals))

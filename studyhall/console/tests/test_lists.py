@@ -34,7 +34,16 @@ def many_people(cast: Cast, n: int) -> list[User]:
         [User(email=f"bulk{i}@college.test", name=f"Bulk {i}", password=password) for i in range(n)]
     )
     Member.objects.bulk_create(
-        [Member(organization=cast.org, user=u, school_id=f"B-{i}") for i, u in enumerate(users)]
+        [
+            Member(
+                organization=cast.org,
+                user=u,
+                school_id=f"B-{i}",
+                sort_name=u.name,
+                sort_email=u.email,
+            )
+            for i, u in enumerate(users)
+        ]
     )
     Membership.objects.bulk_create(
         [Membership(organization=cast.org, user=u, role=Role.STUDENT) for u in users]
