@@ -2,17 +2,24 @@
 account) or to sign in (an account that already has one).
 
 The email is a background task enqueued in the admin's transaction, so a refused or
-rolled-back invitation sends nothing. It takes ids and reads what was committed."""
+rolled-back invitation sends nothing. It takes ids and reads what was committed, and each
+invitation carries its own key (SentInvitation), so running the task twice sends one email
+while a resent invitation, a new key, sends another."""
 
 from __future__ import annotations
+
+import uuid
 
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks import task
 
 from studyhall.accounts.models import User
+from studyhall.console.models import SentInvitation
 from studyhall.notifications.emails import send_templated
 from studyhall.orgs.models import Member, Membership, MemberStatus, Role
 
@@ -21,7 +28,9 @@ SECONDS_PER_DAY = 24 * 60 * 60
 
 def enqueue_invitation(*, member_id: int, invited_by_id: int) -> None:
     """Call inside the transaction that added the person."""
-    send_invitation.enqueue(member_id=member_id, invited_by_id=invited_by_id)
+    send_invitation.enqueue(
+        member_id=member_id, invited_by_id=invited_by_id, key=f"invitation:{uuid.uuid4().hex}"
+    )
 
 
 def sign_in_link(user: User) -> tuple[str, bool]:
@@ -47,13 +56,32 @@ def _roles(member: Member) -> str:
 
 
 @task()
-def send_invitation(*, member_id: int, invited_by_id: int) -> int:
-    """Send the invitation, unless the person was deactivated meanwhile. Returns how many
-    emails went out."""
+def send_invitation(*, member_id: int, invited_by_id: int, key: str = "") -> int:
+    """Send the invitation once under `key`, unless the person was deactivated meanwhile.
+    Returns how many emails this run sent."""
     member = Member.objects.select_related("user", "organization").filter(pk=member_id).first()
     if member is None or member.status == MemberStatus.DEACTIVATED or not member.user.is_active:
         return 0
-    invited_by = User.objects.filter(pk=invited_by_id).first()
+    key = key or f"invitation:m{member_id}:by{invited_by_id}"
+    with transaction.atomic():
+        SentInvitation.objects.get_or_create(key=key, defaults={"member": member})
+    with transaction.atomic():
+        # The email goes out under the row's lock and the row is marked in the same
+        # transaction: a second run waits for it, or skips a row another run holds.
+        claim = (
+            SentInvitation.objects.select_for_update(skip_locked=True)
+            .filter(key=key, sent_at__isnull=True)
+            .first()
+        )
+        if claim is None:
+            return 0
+        sent = _send(member, invited_by=User.objects.filter(pk=invited_by_id).first())
+        claim.sent_at = timezone.now()
+        claim.save(update_fields=["sent_at"])
+    return sent
+
+
+def _send(member: Member, *, invited_by: User | None) -> int:
     link, sets_password = sign_in_link(member.user)
     organization = member.organization
     return send_templated(

@@ -40,3 +40,16 @@ class RosterImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
+
+
+class SentInvitation(models.Model):
+    """One invitation email, under the key its enqueuing gave it: the task runs at least once,
+    and a run that finds its key sent sends nothing."""
+
+    key = models.CharField(max_length=64, unique=True)
+    member = models.ForeignKey("orgs.Member", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"invitation {self.key} ({'sent' if self.sent_at else 'pending'})"

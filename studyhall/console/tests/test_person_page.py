@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from conftest import Cast
 from studyhall.accounts.models import User
+from studyhall.console.models import SentInvitation
 from studyhall.console.tests.conftest import signed_in
 from studyhall.core.models import AuditEntry
 from studyhall.orgs.models import Member, MemberStatus
@@ -130,6 +131,21 @@ def test_the_invitation_can_be_sent_again_until_they_sign_in(cast: Cast) -> None
     client.post(_person_url(cast, cast.student, "console:person_invitation"))
     assert queued_task_paths() == []
     assert len(mail.outbox) == 2
+
+
+def test_an_invitation_task_run_twice_sends_one_email(cast: Cast) -> None:
+    signed_in(cast.admin).post(
+        _people_url(cast), {"email": "nia@college.test", "roles": ["student"]}
+    )
+    assert run_queued_tasks() == 1
+
+    # A worker that died before recording its result runs the task again.
+    assert run_queued_tasks(again=True) == 1
+
+    assert [m.to for m in mail.outbox] == [["nia@college.test"]]
+    [sent] = SentInvitation.objects.all()
+    assert sent.sent_at is not None
+    assert sent.member == Member.objects.get(user__email="nia@college.test")
 
 
 def test_the_api_invitation_sends_the_same_email(cast: Cast) -> None:
