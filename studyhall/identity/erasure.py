@@ -4,10 +4,11 @@ The user row itself stays, renamed to a placeholder ("Erased person"), so that l
 sessions and audit facts keep pointing at someone and `check_ledger` still balances. What is
 theirs alone goes: sign-in (password, tokens, second factors, email addresses), their
 notifications, preferences and calendar feed, the school ID, their support conversations'
-words. Their name and email are then taken out of every text the database holds about others
-(recaps, notices, audit data): the scrub walks every model's text and JSON fields, so a table
-added later is covered without being listed here. The ledger's history is append-only and
-holds amounts and session numbers, not words about people, so it is left alone.
+words, the contact form's included (found by the email they gave). Their name and email are
+then taken out of every text the database holds about others (recaps, notices, audit data):
+the scrub walks every model's text and JSON fields, so a table added later is covered without
+being listed here. The ledger's history is append-only and holds amounts and session numbers,
+not words about people, so it is left alone.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def erase_person(*, actor: User, user_id: int) -> User:
 
     conversations = Conversation.objects.filter(user=person)
     Message.objects.filter(conversation__in=conversations).update(body=ERASED_MESSAGE)
+    # What they wrote through the contact form, before or without signing in, is theirs too:
+    # those conversations know them only by the email they gave.
+    visitor = Conversation.objects.filter(user__isnull=True, contact_email__iexact=email)
+    Message.objects.filter(conversation__in=visitor).update(body=ERASED_MESSAGE)
+    visitor.update(contact_name=PLACEHOLDER_NAME, contact_email=placeholder_email(person.pk))
     Message.objects.filter(author=person).update(body=ERASED_MESSAGE)
     ChatPresence.objects.filter(user=person).delete()
     Notification.objects.filter(user=person).delete()

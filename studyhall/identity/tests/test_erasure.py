@@ -18,8 +18,9 @@ from studyhall.core.models import AuditEntry
 from studyhall.identity import download, erasure
 from studyhall.ledger.models import Account
 from studyhall.orgs.models import Member, Role
-from studyhall.support.models import Message
+from studyhall.support.models import Conversation, Message
 from studyhall.support.services.chat import post_agent_reply, post_user_message
+from studyhall.support.services.contact import contact_support
 from studyhall.testing import factories as f
 from studyhall.testing.second_factor import totp_code
 from studyhall.tutoring.models import Completion
@@ -110,6 +111,38 @@ def test_erasing_a_short_name_takes_out_the_word_and_leaves_longer_words_whole(
     course.refresh_from_db()
     assert (course.code, course.title) == ("REV 101", "Annual Review")
     assert "ann@example.test" not in dump()
+
+
+def test_erasing_clears_what_they_wrote_through_the_contact_form(cast: Cast) -> None:
+    with transaction.atomic():
+        theirs = contact_support(
+            name="Maya C.", email="MAYA@example.test", message="I lost my password, " * 2
+        )
+        post_agent_reply(
+            actor=cast.agent, conversation_id=theirs.conversation_id, body="Hello Maya C., done."
+        )
+        someone_else = contact_support(
+            name="Jo", email="jo@example.test", message="Where is the library? " * 2
+        )
+
+    with transaction.atomic():
+        erasure.erase_person(actor=cast.admin, user_id=cast.student.pk)
+
+    conversation = Conversation.objects.get(pk=theirs.conversation_id)
+    assert (conversation.contact_name, conversation.contact_email) == (
+        "Erased person",
+        f"erased-{cast.student.pk}@erased.invalid",
+    )
+    assert list(conversation.messages.values_list("body", flat=True)) == [
+        erasure.ERASED_MESSAGE,
+        erasure.ERASED_MESSAGE,
+    ]
+    other = Conversation.objects.get(pk=someone_else.conversation_id)
+    assert (other.contact_name, other.contact_email) == ("Jo", "jo@example.test")
+    assert list(other.messages.values_list("body", flat=True)) == ["Where is the library? Where is the library?"]
+    text = dump()
+    for secret in ("Maya C.", "I lost my password", "MAYA@example.test"):
+        assert secret not in text, secret
 
 
 def test_erasing_clears_the_payroll_employee_id(cast: Cast) -> None:
