@@ -31,7 +31,7 @@ from studyhall.core.errors import RuleViolation
 from studyhall.core.money import earnings_cents
 from studyhall.ledger.models import AccountKind, Entry
 from studyhall.orgs.models import BudgetUnit, Course, Organization, Program
-from studyhall.orgs.selectors import hourly_rate_expression
+from studyhall.orgs.selectors import hourly_rate_cents, hourly_rate_expression
 from studyhall.tutoring.models import Correction, Session, Status
 from studyhall.tutoring.text import names
 
@@ -242,6 +242,42 @@ def choose_program(
         needed=cost(fullest, minutes=minutes, rate_cents=rate_cents),
         minutes=minutes,
     )
+
+
+def check_new_time(session: Session, *, start: datetime, minutes: int) -> None:
+    """A booked session moving to `start` for `minutes` (a proposed or accepted new time)
+    stays with the program it was booked on, so that program must still pay for it there:
+    not archived, the new day in its dates, and its budget able to hold the new planned cost
+    beside everything else it has reserved. Refused as booking refuses, naming the program.
+    Locks the program's row until the transaction ends, as booking does."""
+    if session.program_id is None:
+        return
+    program = Program.objects.select_for_update().get(pk=session.program_id)
+    organization = session.organization
+    if program.archived_at is not None:
+        raise RuleViolation(
+            f"{program.name}, which pays for this session, is no longer active; it pays "
+            "for no new times. Ask your program admin.",
+            code="program_inactive",
+            program_id=program.pk,
+            field="scheduled_start",
+        )
+    day = start.astimezone(organization.zone).date()
+    if not program.starts_on <= day <= program.ends_on:
+        raise RuleViolation(
+            f"{program.name} pays for {session.course.code} from {_day(program.starts_on)} "
+            f"to {_day(program.ends_on)}; the new time is on {_day(day)}.",
+            code="outside_program_dates",
+            program_id=program.pk,
+            field="scheduled_start",
+        )
+    if program.budget_amount is None:
+        return  # no cap: nothing to run out of
+    rate = hourly_rate_cents(organization=organization, tutor_id=session.tutor_id)
+    needed = cost(program, minutes=minutes, rate_cents=rate)
+    usage = usage_of([program], exclude_session_id=session.pk)[program.pk]
+    if usage.left is not None and needed > usage.left:
+        raise budget_refusal(usage, needed=needed, minutes=minutes)
 
 
 def budget_refusal(usage: Usage, *, needed: int, minutes: int) -> RuleViolation:

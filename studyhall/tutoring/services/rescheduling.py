@@ -28,6 +28,7 @@ from studyhall.tutoring.models import (
     Status,
     TimeProposal,
 )
+from studyhall.tutoring.programs import check_new_time
 from studyhall.tutoring.rules import check_duration
 from studyhall.tutoring.services import proposals
 from studyhall.tutoring.services.notify import after_commit_session_event
@@ -96,6 +97,7 @@ def propose_time(
         _check_limits_again(
             session, students=students, actor=actor, start=scheduled_start, minutes=minutes
         )
+        check_new_time(session, start=scheduled_start, minutes=minutes)
         proposal = TimeProposal.objects.create(
             session=session,
             proposed_by=actor,
@@ -155,6 +157,8 @@ def accept_proposal(*, session_id: int, actor: User) -> Session:
             raise _nothing_to_answer()
         _check_answerer(session, proposal, actor)
         _refuse_if_passed(session, proposal)
+        # The program may have changed since the time was proposed (archived, shortened,
+        # spent): the new time is checked again before anyone agrees to it.
         if proposal.by_tutor:
             participant = session.participants.get(user=actor)
             if participant.state == ParticipantState.ACCEPTED:
@@ -165,6 +169,9 @@ def accept_proposal(*, session_id: int, actor: User) -> Session:
                 actor=actor,
                 start=proposal.scheduled_start,
                 minutes=proposal.planned_minutes,
+            )
+            check_new_time(
+                session, start=proposal.scheduled_start, minutes=proposal.planned_minutes
             )
             _answer(participant, ParticipantState.ACCEPTED)
             audit.record(
@@ -183,6 +190,9 @@ def accept_proposal(*, session_id: int, actor: User) -> Session:
                 actor=actor,
                 start=proposal.scheduled_start,
                 minutes=proposal.planned_minutes,
+            )
+            check_new_time(
+                session, start=proposal.scheduled_start, minutes=proposal.planned_minutes
             )
             audit.record(
                 actor=actor,
