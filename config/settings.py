@@ -315,8 +315,12 @@ STUDYHALL_PERIODIC_TASKS: dict[str, dict[str, Any]] = {
 # A year uses the last entry at or before it. Organizations may add a state threshold.
 STUDYHALL_FEDERAL_1099_THRESHOLDS: list[tuple[int, int]] = [(1900, 60_000), (2026, 200_000)]
 
-# Where nightly feeds write their exports when an organization names no folder of its own.
-STUDYHALL_FEEDS_DIR = os.environ.get("STUDYHALL_FEEDS_DIR", str(VAR_DIR / "feeds"))
+# The nightly feeds' part of the server's disk: each organization writes and reads only inside
+# its own folder, <root>/<organization slug>/ (its exports when it names no folder). The older
+# name STUDYHALL_FEEDS_DIR is still read.
+STUDYHALL_FEEDS_ROOT = os.environ.get(
+    "STUDYHALL_FEEDS_ROOT", os.environ.get("STUDYHALL_FEEDS_DIR", str(VAR_DIR / "feeds"))
+)
 
 # Stripe Connect payouts (organizations whose payout provider is Stripe). Unset: Stripe is off
 # and tutors of such organizations see that payouts are not set up yet.

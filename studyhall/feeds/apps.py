@@ -12,3 +12,4 @@ class FeedsConfig(AppConfig):
         nav.register(nav.NavItem("Reports", "feeds:reports", 60))
         nav.register(nav.NavItem("Exports", "feeds:exports", 70))
         nav.register(nav.NavItem("Webhooks", "feeds:webhooks", 75))
+        nav.register(nav.NavItem("Nightly feed", "feeds:feed", 77))

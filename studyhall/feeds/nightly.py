@@ -44,7 +44,7 @@ def export_folder(config: FeedConfig, night: date) -> Path:
     base = (
         Path(config.export_directory)
         if config.export_directory
-        else (Path(settings.STUDYHALL_FEEDS_DIR) / config.organization.slug)
+        else (Path(settings.STUDYHALL_FEEDS_ROOT) / config.organization.slug)
     )
     return base / night.isoformat()
 

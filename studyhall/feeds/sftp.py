@@ -19,7 +19,7 @@ class SftpFailed(Exception):
     """Could not connect, sign in or write; the message says which."""
 
 
-def _options(config: FeedConfig) -> dict[str, Any]:
+def _options(config: FeedConfig, timeout: float = CONNECT_TIMEOUT_SECONDS) -> dict[str, Any]:
     if not config.sftp_host_key.strip():
         raise SftpFailed("The SFTP server's host key is not set, so it cannot be verified.")
     try:
@@ -39,14 +39,17 @@ def _options(config: FeedConfig) -> dict[str, Any]:
         "client_keys": keys,
         "known_hosts": ([host_key], [], []),
         "agent_path": None,
-        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "connect_timeout": timeout,
+        "login_timeout": timeout,
     }
 
 
 def _run(coroutine: Any) -> Any:
     try:
         return asyncio.run(coroutine)
-    except (TimeoutError, OSError, asyncssh.Error) as exc:
+    except TimeoutError as exc:
+        raise SftpFailed("TimeoutError: the server did not answer in time.") from exc
+    except (OSError, asyncssh.Error) as exc:
         raise SftpFailed(f"{exc.__class__.__name__}: {exc}"[:480]) from exc
 
 
@@ -79,4 +82,21 @@ def fetch(config: FeedConfig, remote_path: str) -> bytes | None:
                 return None
 
     result: bytes | None = _run(go())
+    return result
+
+
+def list_directory(config: FeedConfig, directory: str, *, timeout: float) -> list[str]:
+    """The names in `directory` on the server, sorted; the whole exchange within `timeout`
+    seconds (the console's connection test)."""
+
+    async def go() -> list[str]:
+        options = _options(config, timeout)
+        async with asyncssh.connect(**options) as conn, conn.start_sftp_client() as client:
+            names = await client.listdir(directory or ".")
+            return sorted(str(n) for n in names if str(n) not in (".", ".."))
+
+    async def bounded() -> list[str]:
+        return await asyncio.wait_for(go(), timeout)
+
+    result: list[str] = _run(bounded())
     return result
