@@ -77,14 +77,17 @@ def _values(form: FeedForm) -> setup.FeedSettings:
 @console_page
 def feed_page(request: HtmxRequest, organization: Organization) -> HttpResponse:
     config = setup.config_of(organization)
-    shape = {
-        "folder": f"{organization.slug}/",
-        "has_password": bool(config and config.sftp_password),
-        "has_private_key": bool(config and config.sftp_private_key),
-    }
+    folder = f"{organization.slug}/"
+    has_password = bool(config and config.sftp_password)
+    has_private_key = bool(config and config.sftp_private_key)
     status = 200
     if request.method == "POST":
-        form = FeedForm(request.POST, **shape)
+        form = FeedForm(
+            request.POST,
+            folder=folder,
+            has_password=has_password,
+            has_private_key=has_private_key,
+        )
         if form.is_valid():
             try:
                 with transaction.atomic(durable=True):
@@ -101,7 +104,12 @@ def feed_page(request: HtmxRequest, organization: Organization) -> HttpResponse:
                 return redirect("feeds:feed", org_id=organization.pk)
         status = 400
     else:
-        form = FeedForm(initial=_initial(organization, config), **shape)
+        form = FeedForm(
+            initial=_initial(organization, config),
+            folder=folder,
+            has_password=has_password,
+            has_private_key=has_private_key,
+        )
     return render_console(
         request,
         organization,

@@ -11,7 +11,7 @@ from django.test import Client
 from conftest import Cast
 from studyhall.console.services.roster import apply_roster, check_roster
 from studyhall.identity import erasure
-from studyhall.orgs.models import Member
+from studyhall.orgs.models import Member, Role
 from studyhall.orgs.sorting import refresh_sort_keys
 from studyhall.testing import factories as f
 
@@ -40,7 +40,7 @@ def test_a_new_member_takes_its_users_name_and_email(cast: Cast) -> None:
 
 
 def test_a_rename_moves_the_person_in_every_organization(cast: Cast) -> None:
-    f.add_member(cast.other_org, cast.student, "student")
+    f.add_member(cast.other_org, cast.student, Role.STUDENT)
     cast.student.name = "Zelda Chen"
     cast.student.save(update_fields=["name"])
 

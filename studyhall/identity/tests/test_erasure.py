@@ -139,7 +139,9 @@ def test_erasing_clears_what_they_wrote_through_the_contact_form(cast: Cast) -> 
     ]
     other = Conversation.objects.get(pk=someone_else.conversation_id)
     assert (other.contact_name, other.contact_email) == ("Jo", "jo@example.test")
-    assert list(other.messages.values_list("body", flat=True)) == ["Where is the library? Where is the library?"]
+    assert list(other.messages.values_list("body", flat=True)) == [
+        "Where is the library? Where is the library?"
+    ]
     text = dump()
     for secret in ("Maya C.", "I lost my password", "MAYA@example.test"):
         assert secret not in text, secret
