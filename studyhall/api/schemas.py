@@ -157,6 +157,12 @@ class DeclineIn(Input):
     message: StrictStr | None = None
 
 
+class AbsenceIn(Input):
+    note: StrictStr | None = Field(
+        None, max_length=1000, description="What happened (optional): how long you waited."
+    )
+
+
 class CancelIn(Input):
     reason: StrictStr | None = Field(None, description="Required; everyone on it sees it.")
 
@@ -242,6 +248,14 @@ class SessionOut(Schema):
     )
     notes: str
     cancel_reason: str
+    missed_reason: str = Field(
+        description="Why it was missed: `no_student_accepted`, `request_unanswered`, "
+        "`nobody_came` or `tutor_no_show`; empty unless missed."
+    )
+    tutor_absence_reported: bool = Field(
+        description="A student reported that the tutor did not come (in person); the "
+        "session cannot be completed until an org admin decides."
+    )
     minutes: int | None = Field(
         description="Once completed: the minutes it counts for now, after any corrections."
     )
@@ -403,6 +417,8 @@ def session_out(
         "recorded_after_the_fact": session.recorded_after_the_fact,
         "notes": session.notes,
         "cancel_reason": session.cancel_reason,
+        "missed_reason": session.missed_reason,
+        "tutor_absence_reported": session.tutor_absence_reported_at is not None,
         "minutes": figures.minutes if figures is not None else None,
         "earnings": earnings,
         "logged_minutes": figures.logged_minutes if figures is not None else None,

@@ -8,6 +8,7 @@ from studyhall.api.parsing import JsonBodyParser
 from studyhall.api.routers import (
     admin,
     admin_exports,
+    admin_no_shows,
     admin_reports,
     admin_webhooks,
     auth,
@@ -43,6 +44,7 @@ api.add_router("/notifications", notifications.router)
 api.add_router("/admin/orgs", admin_exports.router)
 api.add_router("/admin/orgs", admin_webhooks.router)
 api.add_router("/admin/orgs", admin_reports.router)
+api.add_router("/admin/orgs", admin_no_shows.router)
 api.add_router("/admin", admin.router)
 # Last, so that it only catches what no endpoint above matched.
 api.add_router("", fallback.router)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
+from django.db.models import Min
 from django.utils import timezone
 
 from studyhall.calls import services
 from studyhall.calls.measure import together_seconds
-from studyhall.calls.models import CallEvent
+from studyhall.calls.models import CallEvent, EventKind
 from studyhall.tutoring.models import ParticipantState, Session
 
 
@@ -39,3 +41,19 @@ class DatabaseCallPresence:
         return together_seconds(
             events, tutor_id=tutor_id, student_ids=set(student_ids), now=timezone.now()
         )
+
+    def first_joins(self, session_ids: Collection[int]) -> dict[int, dict[int, datetime]]:
+        """When each person first joined each session's call (the join/leave history, by its
+        session-and-time index)."""
+        if not session_ids:
+            return {}
+        rows = (
+            CallEvent.objects.filter(session_id__in=set(session_ids), kind=EventKind.JOINED)
+            .values("session_id", "user_id")
+            .annotate(first=Min("at"))
+            .order_by()
+        )
+        joins: dict[int, dict[int, datetime]] = {}
+        for row in rows:
+            joins.setdefault(row["session_id"], {})[row["user_id"]] = row["first"]
+        return joins

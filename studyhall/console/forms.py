@@ -7,12 +7,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.core import validators
 
 from studyhall.accounts.models import User
 from studyhall.core.errors import DomainError
 from studyhall.core.money import CURRENCY_CHOICES, parse_decimal_amount
 from studyhall.orgs.models import ApprovalStatus, Course, PayoutProvider, Role, SignupPolicy
-from studyhall.orgs.services.policy import INTEGER_SETTINGS
+from studyhall.orgs.services.policy import (
+    BOOLEAN_SETTINGS,
+    INTEGER_SETTINGS,
+    OPTIONAL_CENTS_SETTINGS,
+)
 from studyhall.tutoring.booking_forms import PlaceFields
 from studyhall.tutoring.services.scheduling import REASON_MAX_CHARS
 
@@ -28,10 +33,23 @@ def refuse(form: forms.Form, error: DomainError) -> None:
 
 
 class MoneyField(forms.CharField):
+    """An amount typed as text ("15.00"), cleaned to cents. Its length is checked on the
+    text: the length validators a CharField adds cannot measure the cents it returns."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.validators = [
+            v
+            for v in self.validators
+            if not isinstance(v, validators.MaxLengthValidator | validators.MinLengthValidator)
+        ]
+
     def to_python(self, value: Any) -> int | None:  # type: ignore[override]
         text = super().to_python(value)
         if not text:
             return None
+        if self.max_length is not None and len(text) > self.max_length:
+            raise forms.ValidationError(f"Type at most {self.max_length} characters.")
         try:
             return parse_decimal_amount(text)
         except ValueError as exc:
@@ -132,6 +150,40 @@ class BookForm(PlaceFields):
         return list(dict.fromkeys(named))
 
 
+class ResolveAbsenceForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="What happened",
+        choices=[
+            ("tutor_came", "The tutor came: the session can be logged"),
+            ("tutor_absent", "The tutor did not come: the session is missed, counted as a no-show"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Note (optional)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        required=False,
+        help_text="Kept in the audit log with your decision.",
+    )
+
+    @property
+    def tutor_came(self) -> bool:
+        return bool(self.cleaned_data["decision"] == "tutor_came")
+
+
+class LiftSuspensionForm(forms.Form):
+    role = forms.ChoiceField(
+        choices=[("student", "Student"), ("tutor", "Tutor")], widget=forms.HiddenInput
+    )
+    reason = forms.CharField(
+        label="Why lift it",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text="The person is told their booking is restored; the reason is audited.",
+    )
+
+
 class RosterForm(forms.Form):
     file = forms.FileField(label="Roster CSV file")
 
@@ -152,12 +204,86 @@ MONEY_SETTINGS = {
     "min_hourly_rate_cents": "min_hourly_rate",
     "max_hourly_rate_cents": "max_hourly_rate",
     "min_payout_cents": "min_payout",
+    "state_1099_threshold_cents": "state_1099_threshold",
 }
+# The policy page's fieldsets: (legend, id, fields), in order.
+POLICY_GROUPS = [
+    (
+        "Logging sessions",
+        "logging",
+        ["grace_hours", "classroom_closes_minutes", "min_recap_chars"],
+    ),
+    ("Recaps worth reading", "recaps", ["recap_check", "recap_similarity_percent"]),
+    (
+        "Students confirm sessions",
+        "confirmations",
+        ["confirmations_required", "auto_confirm_hours"],
+    ),
+    (
+        "Booking limits",
+        "booking",
+        [
+            "max_session_minutes",
+            "max_group_size",
+            "student_weekly_minutes_per_course",
+            "tutor_weekly_minutes",
+            "pair_sessions_per_day",
+        ],
+    ),
+    (
+        "No-shows",
+        "no-shows",
+        ["tutor_no_show_minutes", "no_show_warning_threshold", "no_show_suspension_threshold"],
+    ),
+    (
+        "Pay and payouts",
+        "pay",
+        [
+            "default_hourly_rate",
+            "min_hourly_rate",
+            "max_hourly_rate",
+            "payout_provider",
+            "payout_delay_days",
+            "min_payout",
+            "state_1099_threshold",
+        ],
+    ),
+    ("Organization", "organization", ["time_zone", "currency"]),
+    ("Who may sign up", "signup", ["signup_policy", "signup_email_domains"]),
+]
 
 
 class PolicyForm(forms.Form):
-    grace_hours = forms.IntegerField(label="Grace period (hours after a session ends)")
+    grace_hours = forms.IntegerField(
+        label="Grace period (hours after a session ends)",
+        help_text="How long a tutor can still log a session; Support logs it after that.",
+    )
+    classroom_closes_minutes = forms.IntegerField(
+        label="Classroom closes (minutes after the scheduled end)",
+        help_text="0 to 1440. A call after that no longer moves the logging deadline.",
+    )
     min_recap_chars = forms.IntegerField(label="Minimum recap length (characters)")
+    recap_check = forms.ChoiceField(
+        label="A recap that nearly repeats an earlier one, or is filler",
+        choices=[
+            ("refuse", "Refuse it"),
+            ("flag", "Accept it, flagged for the admins"),
+            ("off", "Do not check"),
+        ],
+    )
+    recap_similarity_percent = forms.IntegerField(
+        label="Similarity that counts as a copy (%)",
+        help_text="50 to 100: how much of a recap's word pairs an earlier recap of the tutor's "
+        "may share.",
+    )
+    confirmations_required = forms.BooleanField(
+        label="Students confirm each completed session before its earning is paid out",
+        required=False,
+    )
+    auto_confirm_hours = forms.IntegerField(
+        label="Silence confirms after (hours)",
+        help_text="1 to 720 hours after completion; a dispute keeps its part held.",
+    )
     default_hourly_rate = MoneyField(label="Default hourly rate", max_length=12)
     min_hourly_rate = MoneyField(label="Lowest hourly rate an admin may set", max_length=12)
     max_hourly_rate = MoneyField(label="Highest hourly rate an admin may set", max_length=12)
@@ -170,9 +296,30 @@ class PolicyForm(forms.Form):
     pair_sessions_per_day = forms.IntegerField(
         label="Sessions one tutor and one student may have per day"
     )
+    tutor_no_show_minutes = forms.IntegerField(
+        label="An online tutor is a no-show after (minutes)",
+        help_text="1 to 120. When a student waited in the classroom and the tutor has not "
+        "joined this long after the start, the session is missed as a tutor no-show.",
+    )
+    no_show_warning_threshold = forms.IntegerField(
+        label="No-shows in a term that bring a warning",
+        help_text="0 turns warnings off. Counted per term, or over the last 120 days when no "
+        "term covers today.",
+    )
+    no_show_suspension_threshold = forms.IntegerField(
+        label="No-shows in a term that suspend booking",
+        help_text="0 turns suspensions off. A suspended person cannot book or be booked until "
+        "an admin lifts it on their page.",
+    )
     payout_provider = forms.ChoiceField(label="Payout provider", choices=PayoutProvider.choices)
     payout_delay_days = forms.IntegerField(label="Payout delay (days after the week's Sunday)")
     min_payout = MoneyField(label="Minimum payout", max_length=12)
+    state_1099_threshold = MoneyField(
+        label="State 1099 threshold (optional)",
+        max_length=12,
+        required=False,
+        help_text="Paid in a year from which your state also expects a 1099; empty if none.",
+    )
     time_zone = forms.CharField(label="Time zone", max_length=64)
     currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES)
     signup_policy = forms.ChoiceField(
@@ -190,12 +337,21 @@ class PolicyForm(forms.Form):
     def field_of(setting: str) -> str:
         return MONEY_SETTINGS.get(setting, setting)
 
+    def groups(self) -> list[tuple[str, str, list[forms.BoundField]]]:
+        return [
+            (legend, anchor, [self[name] for name in names])
+            for legend, anchor, names in POLICY_GROUPS
+        ]
+
     def changes(self) -> dict[str, Any]:
         data = self.cleaned_data
         changes: dict[str, Any] = {}
         for setting in [
             *INTEGER_SETTINGS,
+            *OPTIONAL_CENTS_SETTINGS,
+            *BOOLEAN_SETTINGS,
             "payout_provider",
+            "recap_check",
             "time_zone",
             "currency",
             "signup_policy",

@@ -227,6 +227,16 @@ def unanswered_requests(organization: Organization, *, now: datetime) -> QuerySe
     )
 
 
+def tutor_absence_reports(organization: Organization) -> QuerySet[Session]:
+    """In-person sessions a student reported the tutor absent at, awaiting a decision (they
+    cannot be logged until then), oldest report first."""
+    return (
+        Session.objects.filter(organization=organization, tutor_absence_reported_at__isnull=False)
+        .select_related("course", "tutor")
+        .order_by("tutor_absence_reported_at", "pk")
+    )
+
+
 def waiting_on_support(organization: Organization) -> tuple[int, int]:
     late = LateLogRequest.objects.filter(
         session__organization=organization, status=RequestStatus.PENDING

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from studyhall.console.views import courses, home, people, policy, programs, roster, sessions
+from studyhall.console.views import (
+    courses,
+    home,
+    no_shows,
+    people,
+    policy,
+    programs,
+    roster,
+    sessions,
+)
 
 app_name = "console"
 # Every URL but the index takes the organization as `org_id`; the access matrix test walks
@@ -11,6 +20,11 @@ urlpatterns = [
     path("<int:org_id>/sessions/", sessions.sessions, name="sessions"),
     path("<int:org_id>/sessions/new/", sessions.new_session, name="session_new"),
     path("<int:org_id>/sessions/<int:session_id>/cancel/", sessions.cancel, name="session_cancel"),
+    path(
+        "<int:org_id>/sessions/<int:session_id>/absence/",
+        no_shows.absence,
+        name="session_absence",
+    ),
     path("<int:org_id>/people/", people.people, name="people"),
     path("<int:org_id>/people/<int:user_id>/", people.person, name="person"),
     path("<int:org_id>/people/<int:user_id>/roles/", people.roles, name="person_roles"),
@@ -30,6 +44,11 @@ urlpatterns = [
     ),
     path(
         "<int:org_id>/people/<int:user_id>/reactivate/", people.reactivate, name="person_reactivate"
+    ),
+    path(
+        "<int:org_id>/people/<int:user_id>/suspension/lift/",
+        no_shows.lift_suspension,
+        name="person_lift_suspension",
     ),
     path("<int:org_id>/courses/", courses.courses, name="courses"),
     path("<int:org_id>/courses/<int:course_id>/", courses.course, name="course"),

@@ -22,6 +22,7 @@ class Kind(models.TextChoices):
     CORRECTION = "correction", "Corrections to the pay for a session"
     PAYOUT = "payout", "Payouts scheduled, paid or failed"
     CONFIRMATION = "confirmation", "Confirming sessions happened as logged, and disputes"
+    NO_SHOW = "no_show", "No-shows: a tutor who did not come, warnings and booking suspensions"
 
 
 # Why a person gets an email of each kind: "You get this email because …".
@@ -38,6 +39,7 @@ EMAIL_BECAUSE = {
     Kind.CORRECTION: "Support corrected, or proposed to correct, the pay for a session",
     Kind.PAYOUT: "a payout of your earnings was scheduled, paid or failed",
     Kind.CONFIRMATION: "a session you took part in is to be confirmed, or was disputed",
+    Kind.NO_SHOW: "someone did not come to a session you are on, or your no-shows add up",
 }
 
 

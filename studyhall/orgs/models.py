@@ -125,6 +125,21 @@ class Organization(models.Model):
         blank=True,
         help_text="Paid amount in a year from which the state also expects a 1099 (cents).",
     )
+    # No-shows (ADR 17): when an online session's tutor counts as not having come, and what
+    # each person's no-shows in a term lead to (0 turns a consequence off).
+    tutor_no_show_minutes = models.PositiveSmallIntegerField(
+        default=15,
+        help_text="Minutes after the start when an online session whose student waited in the "
+        "classroom without the tutor is missed as a tutor no-show.",
+    )
+    no_show_warning_threshold = models.PositiveSmallIntegerField(
+        default=2, help_text="No-shows in a term that bring a warning (0: no warnings)."
+    )
+    no_show_suspension_threshold = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="No-shows in a term that suspend booking until an org admin lifts it "
+        "(0: never suspended).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -208,6 +223,16 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=models.Q(pair_sessions_per_day__gte=1, pair_sessions_per_day__lte=24),
                 name="org_pair_sessions_per_day_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tutor_no_show_minutes__gte=1, tutor_no_show_minutes__lte=120),
+                name="org_tutor_no_show_minutes_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    no_show_warning_threshold__lte=50, no_show_suspension_threshold__lte=50
+                ),
+                name="org_no_show_thresholds_in_range",
             ),
         ]
 

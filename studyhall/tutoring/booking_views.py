@@ -30,7 +30,8 @@ from studyhall.tutoring.booking_forms import (
 )
 from studyhall.tutoring.limit_rules import day_label, spoken_minutes, week_phrase
 from studyhall.tutoring.models import ON_SESSION, Status
-from studyhall.tutoring.services import limits, missed, rescheduling, scheduling
+from studyhall.tutoring.no_shows import suspensions_of
+from studyhall.tutoring.services import limits, missed, no_shows, rescheduling, scheduling
 from studyhall.tutoring.text import when
 from studyhall.web.actions import act_and_redirect
 from studyhall.web.params import int_param
@@ -183,9 +184,10 @@ def book(request: HttpRequest) -> HttpResponse:
     options = booking_selectors.booking_options(viewer)
     chosen = int_param(request.GET.get("course"))
     taking = [c for c in options.taking if chosen is None or c.course.pk == chosen]
-    context = {"options": options, "taking": taking, "chosen": chosen}
+    context: dict[str, Any] = {"options": options, "taking": taking, "chosen": chosen}
     if getattr(request, "htmx", False):
         return render(request, "tutoring/booking/book.html#tutor-list", context)
+    context["suspensions"] = suspensions_of(viewer)
     return render(request, "tutoring/booking/book.html", context)
 
 
@@ -460,5 +462,21 @@ def nobody_came(request: HttpRequest, pk: int) -> HttpResponse:
     def run(viewer: User) -> str:
         missed.report_nobody_came(session_id=pk, actor=viewer)
         return "The session is marked as missed: nobody came."
+
+    return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def report_absence(request: HttpRequest, pk: int) -> HttpResponse:
+    note = request.POST.get("note", "")
+
+    def run(viewer: User) -> str:
+        no_shows.report_tutor_absent(session_id=pk, actor=viewer, note=note)
+        return (
+            "Reported: your program's admins will decide, and you will hear the outcome. "
+            "Until then the session cannot be logged."
+        )
 
     return act_and_redirect(request, run, to=reverse("tutoring:detail", kwargs={"pk": pk}))

@@ -6,6 +6,7 @@ The classroom provides the real implementation; `STUDYHALL_CALL_PRESENCE` names 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from functools import cache
 from typing import Protocol
 
@@ -31,6 +32,11 @@ class CallPresence(Protocol):
         students, which are then not read again."""
         ...
 
+    def first_joins(self, session_ids: Collection[int]) -> dict[int, dict[int, datetime]]:
+        """For each of the sessions, when each person who ever joined its call first did
+        (sessions nobody joined are left out). One read, however many sessions."""
+        ...
+
 
 class NoCallPresence:
     """For deployments without the classroom: nobody is ever in a call."""
@@ -46,6 +52,9 @@ class NoCallPresence:
         student_ids: Collection[int] | None = None,
     ) -> float | None:
         return None
+
+    def first_joins(self, session_ids: Collection[int]) -> dict[int, dict[int, datetime]]:
+        return {}
 
 
 @cache

@@ -14,7 +14,13 @@ from studyhall.accounts.models import User
 from studyhall.core.errors import Conflict, DomainError, RuleViolation
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.call_presence import call_presence
-from studyhall.tutoring.models import Participant, ParticipantState, Session, Status
+from studyhall.tutoring.models import (
+    MissedReason,
+    Participant,
+    ParticipantState,
+    Session,
+    Status,
+)
 from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.rules import (
     completable_from,
@@ -29,6 +35,14 @@ NOT_COMPLETABLE_MESSAGES = {
     Status.CANCELED: "This session was canceled, so there is nothing to log.",
     Status.DECLINED: "This session was declined, so there is nothing to log.",
     Status.MISSED: "This session was missed (no student accepted it), so it cannot be logged.",
+}
+# A missed session's refusal names why it was missed (`Session.missed_reason`).
+MISSED_MESSAGES = {
+    MissedReason.REQUEST_UNANSWERED: "This session was missed (the request was not answered "
+    "in time), so it cannot be logged.",
+    MissedReason.NOBODY_CAME: "This session was missed (no student came), so it cannot be logged.",
+    MissedReason.TUTOR_NO_SHOW: "This session was missed (the tutor did not come), so it "
+    "cannot be logged.",
 }
 
 
@@ -54,11 +68,19 @@ def completion_refusal(
             f"This session has already been completed{logged}.", code="already_completed"
         )
     if session.status not in lifecycle.COMPLETABLE:
+        message = MISSED_MESSAGES.get(session.missed_reason) if session.missed_reason else None
         return Conflict(
-            NOT_COMPLETABLE_MESSAGES.get(
+            message
+            or NOT_COMPLETABLE_MESSAGES.get(
                 Status(session.status), "This session cannot be completed in its current state."
             ),
             code="session_not_completable",
+        )
+    if session.tutor_absence_reported_at is not None:
+        return Conflict(
+            "A student reported that the tutor did not come. The session can be logged once "
+            "an org admin has decided the report.",
+            code="tutor_absence_reported",
         )
     opens = completable_from(
         scheduled_start=session.scheduled_start, call_started_at=session.call_started_at

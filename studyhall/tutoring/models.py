@@ -24,6 +24,20 @@ class Status(models.TextChoices):
     MISSED = "missed", "Missed"
 
 
+class MissedReason(models.TextChoices):
+    """Why a session was marked missed (empty while it is not)."""
+
+    NO_STUDENT_ACCEPTED = "no_student_accepted", "No student accepted in time"
+    REQUEST_UNANSWERED = "request_unanswered", "The tutor did not answer the request"
+    NOBODY_CAME = "nobody_came", "No student came"
+    TUTOR_NO_SHOW = "tutor_no_show", "The tutor did not come"
+
+
+# The statuses of a session that is still to happen or happening: what a tutor no-show can
+# end (an online one through the classroom's presence, an in-person one through a report).
+OPEN_STATUSES = ("invited", "scheduled", "starting")
+
+
 class Origin(models.TextChoices):
     REQUEST = "request", "Requested by a student"
     INVITATION = "invitation", "Invitation from the tutor"
@@ -70,6 +84,10 @@ class Session(models.Model):
     ended_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was completed, canceled, declined or missed."
     )
+    missed_reason = models.CharField(max_length=24, choices=MissedReason.choices, blank=True)
+    # Set while a student's report that the tutor did not come (in person) awaits an org
+    # admin's decision; it blocks completion until then.
+    tutor_absence_reported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["scheduled_start", "id"]
@@ -99,6 +117,20 @@ class Session(models.Model):
                 fields=["organization", "scheduled_start"],
                 condition=models.Q(recorded_after_the_fact=True),
                 name="session_after_the_fact_idx",
+            ),
+            # The tutor no-show sweep: online sessions still open whose tutor and students
+            # were never in the call together, by start.
+            models.Index(
+                fields=["scheduled_start"],
+                condition=models.Q(
+                    mode="online", status__in=OPEN_STATUSES, call_started_at__isnull=True
+                ),
+                name="session_tutor_no_show_due_idx",
+            ),
+            models.Index(
+                fields=["organization", "tutor_absence_reported_at"],
+                condition=models.Q(tutor_absence_reported_at__isnull=False),
+                name="session_absence_reported_idx",
             ),
         ]
 
@@ -503,3 +535,124 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stars}/5 of session {self.session_id}"
+
+
+class AbsenceReportState(models.TextChoices):
+    OPEN = "open", "Awaiting an org admin"
+    TUTOR_CAME = "tutor_came", "The tutor came"
+    TUTOR_ABSENT = "tutor_absent", "The tutor did not come"
+
+
+class TutorAbsenceReport(models.Model):
+    """A student's report that the tutor of an in-person session did not come. An org admin
+    decides; until then the session cannot be completed."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="absence_reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    state = models.CharField(
+        max_length=16, choices=AbsenceReportState.choices, default=AbsenceReportState.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "reporter"], name="one_absence_report_each"),
+            models.CheckConstraint(
+                condition=models.Q(state__in=AbsenceReportState.values),
+                name="absence_report_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter} reports the tutor of session {self.session_id} absent"
+
+
+class NoShowRole(models.TextChoices):
+    STUDENT = "student", "As a student"
+    TUTOR = "tutor", "As a tutor"
+
+
+class NoShowWarning(models.Model):
+    """The warning a person got once their no-shows reached the organization's warning
+    threshold in a counting period (a term, or the last 120 days): at most one a period."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=8, choices=NoShowRole.choices)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    no_shows = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["organization", "user", "role", "period_end"], name="no_show_warning_idx"
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=NoShowRole.values), name="no_show_warning_role_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"No-show warning for {self.user} ({self.role}, {self.no_shows})"
+
+
+class BookingSuspension(models.Model):
+    """Booking suspended for a person in one role once their no-shows reached the
+    suspension threshold; it stands until an org admin lifts it."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=8, choices=NoShowRole.choices)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    period_name = models.CharField(max_length=100)
+    no_shows = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lift_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["organization", "user", "role", "period_end"], name="suspension_idx"
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "role"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="one_standing_suspension",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=NoShowRole.values), name="suspension_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Booking suspended for {self.user} ({self.role})"
+
+    @property
+    def is_standing(self) -> bool:
+        return self.lifted_at is None

@@ -19,8 +19,15 @@ from studyhall.accounts.models import User
 from studyhall.core.errors import Forbidden
 from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import is_org_admin
-from studyhall.tutoring.models import ON_SESSION, Participant, ParticipantState, Session, Status
-from studyhall.tutoring.rules import completable_from
+from studyhall.tutoring.models import (
+    ON_SESSION,
+    OPEN_STATUSES,
+    Participant,
+    ParticipantState,
+    Session,
+    Status,
+)
+from studyhall.tutoring.rules import completable_from, completion_deadline
 
 ONLY_THE_TUTOR_COMPLETES = "Only the session's tutor can complete it."
 
@@ -151,6 +158,23 @@ class SessionPermissions:
             and self._started
             and self.session.status in (Status.INVITED, Status.SCHEDULED)
         )
+
+    @cached_property
+    def report_tutor_absent(self) -> bool:
+        """An accepted student of an in-person session may say the tutor did not come, from
+        its start until logging closes (the service also refuses a second report)."""
+        accepted = self.mine is not None and self.mine.state == ParticipantState.ACCEPTED
+        if not accepted or self.is_tutor or self.session.is_online:
+            return False
+        if self.session.status not in OPEN_STATUSES or not self._started:
+            return False
+        closes = completion_deadline(
+            scheduled_end=self.session.scheduled_end,
+            call_ended_at=self.session.call_ended_at,
+            grace_hours=self.session.organization.grace_hours,
+            classroom_closes_at=self.session.classroom_closes_at,
+        )
+        return self.now <= closes
 
     @cached_property
     def join_call(self) -> bool:

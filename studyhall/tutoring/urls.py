@@ -29,4 +29,5 @@ urlpatterns = [
     path("<int:pk>/proposal/accept/", booking_views.accept_proposal, name="accept_proposal"),
     path("<int:pk>/proposal/decline/", booking_views.decline_proposal, name="decline_proposal"),
     path("<int:pk>/nobody-came/", booking_views.nobody_came, name="nobody_came"),
+    path("<int:pk>/tutor-absent/", booking_views.report_absence, name="report_absence"),
 ]

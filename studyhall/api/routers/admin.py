@@ -238,6 +238,20 @@ class PolicyOut(Schema):
     currency: str
     signup_policy: str
     signup_email_domains: list[str]
+    classroom_closes_minutes: int
+    confirmations_required: bool
+    auto_confirm_hours: int
+    recap_check: str = Field(description="`refuse`, `flag` or `off`.")
+    recap_similarity_percent: int
+    state_1099_threshold_cents: int | None
+    tutor_no_show_minutes: int = Field(
+        description="Minutes after the start when an online session whose student waited "
+        "without the tutor is missed as a tutor no-show."
+    )
+    no_show_warning_threshold: int = Field(description="No-shows in a term that warn; 0: off.")
+    no_show_suspension_threshold: int = Field(
+        description="No-shows in a term that suspend booking; 0: off."
+    )
 
 
 class PolicyIn(Input):
@@ -260,6 +274,17 @@ class PolicyIn(Input):
     currency: StrictStr | None = Field(None, max_length=3)
     signup_policy: StrictStr | None = None
     signup_email_domains: list[StrictStr] | None = Field(None, max_length=20)
+    classroom_closes_minutes: StrictInt | None = None
+    confirmations_required: StrictBool | None = None
+    auto_confirm_hours: StrictInt | None = None
+    recap_check: StrictStr | None = None
+    recap_similarity_percent: StrictInt | None = None
+    state_1099_threshold_cents: StrictInt | None = Field(
+        None, description="null: no state threshold."
+    )
+    tutor_no_show_minutes: StrictInt | None = None
+    no_show_warning_threshold: StrictInt | None = None
+    no_show_suspension_threshold: StrictInt | None = None
 
 
 class RosterOut(Schema):

@@ -16,6 +16,7 @@ from studyhall.accounts.models import User
 from studyhall.api.auth import actor_of
 from studyhall.api.schemas import (
     MAX_OFFSET,
+    AbsenceIn,
     AllowanceOut,
     BookingOptionsOut,
     CancelIn,
@@ -41,6 +42,7 @@ from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.services.completion import complete_session
 from studyhall.tutoring.services.limits import allowance
 from studyhall.tutoring.services.missed import report_nobody_came
+from studyhall.tutoring.services.no_shows import report_tutor_absent
 from studyhall.tutoring.services.rescheduling import (
     accept_proposal,
     decline_proposal,
@@ -330,6 +332,21 @@ def nobody_came(request: HttpRequest, session_id: int) -> dict[str, Any]:
     actor = actor_of(request)
     session = report_nobody_came(session_id=session_id, actor=actor)
     return _render(session.pk, actor)
+
+
+@router.post("/{int:session_id}/tutor-absent", response={200: SessionOut, **ERRORS})
+def tutor_absent(
+    request: HttpRequest, session_id: int, payload: AbsenceIn | None = None
+) -> dict[str, Any]:
+    """An accepted student of an in-person session reports that the tutor did not come, from
+    the start until logging closes. The org admins decide; until then the session cannot be
+    completed (409 `tutor_absence_reported`). 409 `already_reported`, `report_online_session`,
+    `session_not_started`, `report_closed`; 403 for the tutor or anyone not an accepted
+    student."""
+    actor = actor_of(request)
+    note = (payload.note if payload is not None else None) or ""
+    report = report_tutor_absent(session_id=session_id, actor=actor, note=note)
+    return _render(report.session_id, actor)
 
 
 @router.post(

@@ -159,8 +159,8 @@ LISTS: list[tuple[str, Callable[[Cast], dict[str, Any]], Callable[[Cast, int], N
     ("console:approvals", lambda c: {}, fill_approvals, "", 8),
     ("console:roster", lambda c: {}, fill_imports, "", 8),
     ("console:course", lambda c: {"course_id": c.course.pk}, fill_enrollments, "", 11),
-    ("console:person", lambda c: {"user_id": c.student.pk}, fill_person_sessions, "", 18),
-    ("console:person", lambda c: {"user_id": c.tutor.pk}, fill_tutor_earnings, "", 21),
+    ("console:person", lambda c: {"user_id": c.student.pk}, fill_person_sessions, "", 22),
+    ("console:person", lambda c: {"user_id": c.tutor.pk}, fill_tutor_earnings, "", 25),
 ]
 
 

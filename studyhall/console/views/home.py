@@ -62,6 +62,7 @@ def home(request: HtmxRequest, organization: Organization) -> HttpResponse:
     unpaid = selectors.tutors_without_payout_method(organization)
     low = selectors.low_ratings(organization)
     recaps = selectors.flagged_recaps(organization)
+    absences = selectors.tutor_absence_reports(organization)
     return render_console(
         request,
         organization,
@@ -82,6 +83,8 @@ def home(request: HtmxRequest, organization: Organization) -> HttpResponse:
             "flagged_count": flagged.count(),
             "unanswered": list(unanswered[:ATTENTION_ROWS]),
             "unanswered_count": unanswered.count(),
+            "absences": list(absences[:ATTENTION_ROWS]),
+            "absences_count": absences.count(),
             "late_logs": late,
             "corrections": corrections,
             "flagged_recaps": list(recaps[:ATTENTION_ROWS]),

@@ -21,7 +21,8 @@ HISTORY_ROWS = 10
 def initial(organization: Organization) -> dict[str, object]:
     values: dict[str, object] = {f: getattr(organization, f) for f in POLICY_FIELDS}
     for setting, field in forms.MONEY_SETTINGS.items():
-        values[field] = f"{getattr(organization, setting) / 100:.2f}"
+        cents = getattr(organization, setting)
+        values[field] = "" if cents is None else f"{cents / 100:.2f}"
     values["signup_email_domains"] = " ".join(organization.signup_email_domains)
     return values
 

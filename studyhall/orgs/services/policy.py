@@ -53,13 +53,32 @@ INTEGER_SETTINGS: dict[str, Bounds] = {
     "pair_sessions_per_day": Bounds("Sessions per tutor and student per day", 1, 24, "sessions"),
     "payout_delay_days": Bounds("Payout delay", 0, 60, "days"),
     "min_payout_cents": Bounds("Minimum payout", 1, 10**8, "cents"),
+    "classroom_closes_minutes": Bounds("Classroom closes after the end", 0, 24 * 60, "minutes"),
+    "auto_confirm_hours": Bounds("Silence confirms after", 1, 24 * 30, "hours"),
+    "recap_similarity_percent": Bounds("Recap similarity that counts as a copy", 50, 100, "%"),
+    "tutor_no_show_minutes": Bounds("Tutor no-show wait", 1, 120, "minutes"),
+    "no_show_warning_threshold": Bounds("No-shows that bring a warning", 0, 50, "no-shows"),
+    "no_show_suspension_threshold": Bounds("No-shows that suspend booking", 0, 50, "no-shows"),
 }
 CHOICE_SETTINGS: dict[str, tuple[str, list[str]]] = {
     "payout_provider": ("Payout provider", list(PayoutProvider.values)),
     "signup_policy": ("Who may sign up", list(SignupPolicy.values)),
     "currency": ("Currency", [code for code, _ in CURRENCY_CHOICES]),
+    "recap_check": ("Recap check", ["refuse", "flag", "off"]),
 }
-POLICY_FIELDS = [*INTEGER_SETTINGS, *CHOICE_SETTINGS, "time_zone", "signup_email_domains"]
+BOOLEAN_SETTINGS = {"confirmations_required": "Students confirm sessions"}
+# Money settings that may be empty (no such amount), in cents when given.
+OPTIONAL_CENTS_SETTINGS = {
+    "state_1099_threshold_cents": Bounds("State 1099 threshold", 1, 10**9, "cents")
+}
+POLICY_FIELDS = [
+    *INTEGER_SETTINGS,
+    *CHOICE_SETTINGS,
+    *BOOLEAN_SETTINGS,
+    *OPTIONAL_CENTS_SETTINGS,
+    "time_zone",
+    "signup_email_domains",
+]
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
@@ -83,8 +102,14 @@ def clean_domains(raw: list[str] | str) -> list[str]:
 
 
 def _clean(organization: Organization, field: str, value: Any) -> Any:
-    if field in INTEGER_SETTINGS:
-        bounds = INTEGER_SETTINGS[field]
+    if field in BOOLEAN_SETTINGS:
+        if not isinstance(value, bool):
+            raise _invalid(field, f"{BOOLEAN_SETTINGS[field]} must be true or false.")
+        return value
+    if field in OPTIONAL_CENTS_SETTINGS and value is None:
+        return None
+    if field in INTEGER_SETTINGS or field in OPTIONAL_CENTS_SETTINGS:
+        bounds = INTEGER_SETTINGS.get(field) or OPTIONAL_CENTS_SETTINGS[field]
         if isinstance(value, bool) or not isinstance(value, int):
             raise _invalid(field, f"{bounds.label} must be a whole number.")
         if not bounds.low <= value <= bounds.high:
@@ -93,6 +118,8 @@ def _clean(organization: Organization, field: str, value: Any) -> Any:
                     f"between {format_cents(bounds.low, organization.currency)} and "
                     f"{format_cents(bounds.high, organization.currency)}"
                 )
+            elif bounds.unit == "%":
+                span = f"between {bounds.low}% and {bounds.high}%"
             else:
                 span = f"between {bounds.low} and {bounds.high} {bounds.unit}"
             raise _invalid(field, f"{bounds.label} must be {span}.")
@@ -134,6 +161,16 @@ def update_policy(
             "The default hourly rate must lie between the lowest and the highest rate "
             f"({format_cents(low, merged['currency'])} to "
             f"{format_cents(high, merged['currency'])}).",
+        )
+    warn_at, suspend_at = (
+        merged["no_show_warning_threshold"],
+        merged["no_show_suspension_threshold"],
+    )
+    if warn_at and suspend_at and warn_at >= suspend_at:
+        raise _invalid(
+            "no_show_warning_threshold",
+            f"The warning must come before the suspension: warn at fewer than {suspend_at} "
+            "no-shows, or turn one of them off with 0.",
         )
     if merged["signup_policy"] == SignupPolicy.DOMAINS and not merged["signup_email_domains"]:
         raise _invalid(

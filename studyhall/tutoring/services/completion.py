@@ -21,7 +21,14 @@ from studyhall.tutoring import lifecycle
 from studyhall.tutoring.access import access_session
 from studyhall.tutoring.call_presence import call_presence
 from studyhall.tutoring.eligibility import completion_refusal
-from studyhall.tutoring.models import Completion, Participant, ParticipantState, Session, Status
+from studyhall.tutoring.models import (
+    Completion,
+    NoShowRole,
+    Participant,
+    ParticipantState,
+    Session,
+    Status,
+)
 from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.programs import budget_refusal, choose_program, cost, usage_of
 from studyhall.tutoring.recaps import check_recap_quality
@@ -33,6 +40,7 @@ from studyhall.tutoring.rules import (
     measurement_warning,
 )
 from studyhall.tutoring.services.confirmations import hold_for_confirmation
+from studyhall.tutoring.services.consequences import count_no_show
 from studyhall.tutoring.services.notify import after_commit_send_recap
 from studyhall.tutoring.text import when
 
@@ -238,6 +246,14 @@ def _complete(
         tutor_balance_cents=deposit.tutor_balance_cents,
         program_id=program.pk,
     )
+    for participant in no_shows:
+        count_no_show(
+            organization=organization,
+            user_id=participant.user_id,
+            role=NoShowRole.STUDENT,
+            actor=actor,
+            now=now,
+        )
     after_commit_send_recap(session_id=session.pk)
     session.completion = completion
     return CompletionResult(completion, replayed=False, participants=participants)

@@ -32,6 +32,7 @@ from studyhall.tutoring.models import (
     Session,
     Status,
 )
+from studyhall.tutoring.no_shows import suspension_refusal
 from studyhall.tutoring.programs import choose_program
 from studyhall.tutoring.rules import check_duration, completable_from, completion_deadline
 from studyhall.tutoring.services import proposals
@@ -232,9 +233,15 @@ def _check_people(
     minutes: int,
     actor: User,
 ) -> None:
-    """Everyone takes the course, and the booking fits the limits (people locked first)."""
+    """Everyone takes the course, nobody's booking is suspended, and the booking fits the
+    limits (people locked first)."""
     _check_enrolled(course, students, actor=actor)
     lock_people(organization, [tutor.pk, *(s.pk for s in students)])
+    suspended = suspension_refusal(
+        organization.pk, tutor_id=tutor.pk, student_ids=[s.pk for s in students], actor=actor
+    )
+    if suspended is not None:
+        raise suspended
     check_booking_limits(
         organization=organization,
         course=course,
@@ -337,6 +344,7 @@ def accept_session(*, session_id: int, actor: User) -> Session:
                         code="invalid_transition",
                     )
                 return session
+            _refuse_if_suspended(session, tutor_id=actor.pk, student_ids=(), actor=actor)
             _check_limits_again(session, students=_students_on(session), actor=actor)
             lifecycle.move(session, Status.SCHEDULED)
             session.save(update_fields=["status", "ended_at", "updated_at"])
@@ -351,6 +359,7 @@ def accept_session(*, session_id: int, actor: User) -> Session:
                     code="invalid_transition",
                 )
             _refuse_after_the_grace_period(session, actor)
+            _refuse_if_suspended(session, tutor_id=None, student_ids=[actor.pk], actor=actor)
             _check_limits_again(session, students=[actor], actor=actor)
             _answer(participant, ParticipantState.ACCEPTED)
             _settle_status(session, actor=actor)
@@ -530,6 +539,16 @@ def _refuse_after_the_grace_period(session: Session, actor: User) -> None:
             f"{when(deadline, actor.zone)}, so it cannot be logged.",
             code="acceptance_closed",
         )
+
+
+def _refuse_if_suspended(
+    session: Session, *, tutor_id: int | None, student_ids: Sequence[int], actor: User
+) -> None:
+    refusal = suspension_refusal(
+        session.organization_id, tutor_id=tutor_id, student_ids=student_ids, actor=actor
+    )
+    if refusal is not None:
+        raise refusal
 
 
 def _locked(actor: User, session_id: int) -> Session:
