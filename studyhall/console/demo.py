@@ -34,6 +34,7 @@ from studyhall.tutoring.models import (
     ParticipantState,
     Session,
     Status,
+    TutorAbsenceReport,
 )
 
 WEEKS = 15
@@ -191,6 +192,7 @@ def seed_history(
     Completion.objects.bulk_create(completions)
     _unanswered_request(organization, tutors[0], students[0], courses[1], now)
     _logging_closed(organization, tutors[1], students[1], courses[0], now)
+    _tutor_reported_absent(organization, tutors[1], students[0], courses[0], now)
 
 
 def _people(
@@ -253,3 +255,27 @@ def _logging_closed(
         notes="Titration lab write-up",
     )
     Participant.objects.create(session=session, user=student, state=ParticipantState.ACCEPTED)
+
+
+def _tutor_reported_absent(
+    organization: Organization, tutor: User, student: User, course: Course, now: datetime
+) -> None:
+    """An in-person session a student reported the tutor absent at, awaiting the admin."""
+    session = Session.objects.create(
+        organization=organization,
+        course=course,
+        tutor=tutor,
+        mode=Mode.IN_PERSON,
+        location="Learning Commons, table 5",
+        scheduled_start=now - timedelta(hours=2),
+        planned_minutes=60,
+        status=Status.SCHEDULED,
+        origin=Origin.INVITATION,
+        created_by=tutor,
+        notes="Problem set 4",
+        tutor_absence_reported_at=now - timedelta(hours=1),
+    )
+    Participant.objects.create(session=session, user=student, state=ParticipantState.ACCEPTED)
+    TutorAbsenceReport.objects.create(
+        session=session, reporter=student, note="Waited 30 minutes at the table."
+    )

@@ -37,7 +37,7 @@ NOT_COMPLETABLE_MESSAGES = {
     Status.MISSED: "This session was missed (no student accepted it), so it cannot be logged.",
 }
 # A missed session's refusal names why it was missed (`Session.missed_reason`).
-MISSED_MESSAGES = {
+MISSED_MESSAGES: dict[str, str] = {
     MissedReason.REQUEST_UNANSWERED: "This session was missed (the request was not answered "
     "in time), so it cannot be logged.",
     MissedReason.NOBODY_CAME: "This session was missed (no student came), so it cannot be logged.",

@@ -253,6 +253,7 @@ def test_the_openapi_schema_and_docs_are_served(db: None) -> None:
         "/api/v1/sessions/{session_id}/proposal/decline",
         "/api/v1/sessions/{session_id}/propose-time",
         "/api/v1/sessions/{session_id}/rating",
+        "/api/v1/sessions/{session_id}/tutor-absent",
     ]
     complete = paths["/api/v1/sessions/{session_id}/complete"]["post"]
     assert {p["name"] for p in complete["parameters"]} == {"session_id", "Idempotency-Key"}

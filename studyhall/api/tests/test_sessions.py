@@ -82,6 +82,8 @@ def test_the_list_shows_the_callers_sessions_newest_first(cast: Cast, api_as: Ap
         "recorded_after_the_fact": False,
         "notes": "",
         "cancel_reason": "",
+        "missed_reason": "",
+        "tutor_absence_reported": False,
         "minutes": None,
         "logged_minutes": None,
         "earnings": None,

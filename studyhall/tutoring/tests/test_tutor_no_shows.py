@@ -15,6 +15,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from studyhall.accounts.models import User
 from studyhall.calls.models import CallEvent, EventKind
 from studyhall.core.errors import Conflict
 from studyhall.core.models import AuditEntry
@@ -40,28 +41,28 @@ def frozen() -> Iterator[time_machine.Traveller]:
         yield traveller
 
 
-def online(cast: Cast, *students: object, status: str | None = None) -> Session:
+def online(cast: Cast, *students: User, status: str | None = None) -> Session:
     return f.make_session(
         org=cast.org,
         tutor=cast.tutor,
-        students=list(students or (cast.student,)),  # type: ignore[arg-type]
+        students=list(students or (cast.student,)),
         start=START,
         mode=Mode.ONLINE,
         status=status,
     )
 
 
-def joined(session: Session, user: object, at: datetime, peer: str = "") -> None:
+def joined(session: Session, user: User, at: datetime, peer: str = "") -> None:
     CallEvent.objects.create(
         session=session,
         user=user,
-        peer_id=peer or f"peer-{session.pk}-{user.pk}-{at.timestamp()}",  # type: ignore[attr-defined]
+        peer_id=peer or f"peer-{session.pk}-{user.pk}-{at.timestamp()}",
         kind=EventKind.JOINED,
         at=at,
     )
 
 
-def left(session: Session, user: object, at: datetime, peer: str) -> None:
+def left(session: Session, user: User, at: datetime, peer: str) -> None:
     CallEvent.objects.create(session=session, user=user, peer_id=peer, kind=EventKind.LEFT, at=at)
 
 
