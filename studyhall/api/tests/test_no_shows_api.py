@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -24,6 +25,8 @@ from studyhall.tutoring.models import (
 )
 
 ApiAs = Callable[[User | None], Api]
+# The token and its user, the admin check, the page of sessions, and their reports.
+QUERIES = 5
 
 
 @pytest.fixture
@@ -161,3 +164,30 @@ def test_the_admin_sees_a_persons_no_shows_and_lifts_a_suspension(
     outsider = f"/admin/orgs/{cast.org.pk}/people/{cast.outsider.pk}/no-shows"
     assert_problem(admin.get(outsider), 404, "not_found")
     assert_problem(api_as(cast.tutor).get(f"{base}/no-shows"), 403, "forbidden")
+
+
+def test_the_report_list_is_paged_in_a_fixed_number_of_queries(
+    cast: Cast, api_as: ApiAs, django_assert_num_queries: Any
+) -> None:
+    admin = api_as(cast.admin)
+    url = f"/admin/orgs/{cast.org.pk}/absence-reports"
+
+    def reported(count: int) -> None:
+        for _ in range(count):
+            s = f.make_session(
+                org=cast.org,
+                tutor=cast.tutor,
+                students=[cast.student],
+                start=timezone.now() - timedelta(minutes=30),
+            )
+            api_as(cast.student).post(f"/sessions/{s.pk}/tutor-absent")
+
+    reported(2)
+    admin.get(url)
+    with django_assert_num_queries(QUERIES):
+        first = admin.get(url, limit=2)
+    reported(6)
+    with django_assert_num_queries(QUERIES):
+        second = admin.get(url, limit=5)
+    assert (len(first.json()["sessions"]), first.json()["next_offset"]) == (2, None)
+    assert (len(second.json()["sessions"]), second.json()["next_offset"]) == (5, 5)

@@ -26,6 +26,8 @@ from studyhall.tutoring.models import (
     TutorAbsenceReport,
 )
 
+STUDENT_PAGE_QUERIES = 11
+
 
 def in_person(cast: Cast) -> Session:
     return f.make_session(
@@ -120,6 +122,62 @@ def test_the_report_waits_in_needs_attention_and_the_admin_decides_it(cast: Cast
     text = detail.content.decode()
     assert "Missed: the tutor did not come." in text
     assert f"/sessions/book/?course={cast.course.pk}" in text
+
+
+def test_the_session_page_sends_the_admin_to_the_decision(cast: Cast) -> None:
+    session = in_person(cast)
+    detail = reverse("tutoring:detail", kwargs={"pk": session.pk})
+    assert 'id="decide-absence"' not in signed_in(cast.admin).get(detail).content.decode()
+    signed_in(cast.student).post(reverse("tutoring:report_absence", kwargs={"pk": session.pk}))
+
+    page = signed_in(cast.admin).get(detail).content.decode()
+
+    decide = reverse(
+        "console:session_absence", kwargs={"org_id": cast.org.pk, "session_id": session.pk}
+    )
+    assert f'href="{decide}"' in page
+    assert 'id="decide-absence"' not in signed_in(cast.student).get(detail).content.decode()
+
+
+def test_the_session_page_stays_pinned_for_a_student_who_may_report(
+    cast: Cast, django_assert_num_queries: Any
+) -> None:
+    """The student's own report is one read, and only on an in-person session they may
+    report or that is reported; the page costs what an online one does."""
+    online = f.make_session(
+        org=cast.org,
+        tutor=cast.tutor,
+        students=[cast.student],
+        start=timezone.now() + timedelta(days=2),
+        mode="online",
+        location="",
+    )
+    session = in_person(cast)
+    student = signed_in(cast.student)
+    for s in (online, session):
+        student.get(reverse("tutoring:detail", kwargs={"pk": s.pk}))
+    with django_assert_num_queries(STUDENT_PAGE_QUERIES):
+        student.get(reverse("tutoring:detail", kwargs={"pk": online.pk}))
+    with django_assert_num_queries(STUDENT_PAGE_QUERIES):
+        student.get(reverse("tutoring:detail", kwargs={"pk": session.pk}))
+    student.post(reverse("tutoring:report_absence", kwargs={"pk": session.pk}))
+    student.get(reverse("tutoring:detail", kwargs={"pk": session.pk}))
+    with django_assert_num_queries(STUDENT_PAGE_QUERIES):
+        page = student.get(reverse("tutoring:detail", kwargs={"pk": session.pk}))
+    assert "You reported that Tess Tutor did not come." in page.content.decode()
+
+
+def test_the_booking_page_says_a_suspension_stands(cast: Cast) -> None:
+    suspend(cast)
+    page = signed_in(cast.student).get(reverse("tutoring:book")).content.decode()
+    assert (
+        "Your booking as a student at Test College is suspended after 3 no-shows in Spring 2025."
+        in page
+    )
+    assert (
+        "is suspended"
+        not in signed_in(cast.student2).get(reverse("tutoring:book")).content.decode()
+    )
 
 
 def test_deciding_twice_says_so(cast: Cast) -> None:

@@ -41,7 +41,6 @@ def no_show_panel(context: template.Context, session: Session, viewer: User) -> 
         "my_report": mine,
         "reported": reported,
         "is_tutor": may.is_tutor,
-        "is_admin": may.is_admin or may.is_agent,
     }
 
 

@@ -313,3 +313,24 @@ def test_three_tutor_no_shows_in_a_term_warn_then_suspend(
         3,
         "Spring 2025",
     )
+
+
+def test_sessions_missed_before_the_reason_was_kept_take_it_from_their_audit(
+    cast: Cast,
+) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    backfill = import_module("studyhall.tutoring.migrations.0011_missed_reason_from_audit")
+    old = online(cast, status=Status.MISSED)
+    unknown = online(cast, status=Status.MISSED)
+    AuditEntry.objects.create(action="session.missed", session=old, data={"reason": "nobody_came"})
+    AuditEntry.objects.create(action="session.missed", session=unknown, data={"reason": "?"})
+
+    backfill.backfill(apps, None)
+
+    assert (state_of(old), state_of(unknown)) == (
+        (Status.MISSED, "nobody_came"),
+        (Status.MISSED, ""),
+    )
