@@ -48,7 +48,7 @@ def lift_suspension(
     reason = clean_text(reason or "", field="Reason", max_length=LIFT_REASON_MAX_CHARS)
     if not reason:
         raise InvalidInput(
-            "Say why the suspension is lifted; the person and the audit log see it.",
+            "Say why the suspension is lifted; the reason is kept in the audit log.",
             code="reason_required",
             field="reason",
         )
