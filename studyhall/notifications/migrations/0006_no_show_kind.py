@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('notifications', '0005_confirmation_kind'),
-        ('tutoring', '0010_no_shows'),
+        ('tutoring', '0011_no_shows'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

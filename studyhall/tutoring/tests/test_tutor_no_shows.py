@@ -322,7 +322,7 @@ def test_sessions_missed_before_the_reason_was_kept_take_it_from_their_audit(
 
     from django.apps import apps
 
-    backfill = import_module("studyhall.tutoring.migrations.0011_missed_reason_from_audit")
+    backfill = import_module("studyhall.tutoring.migrations.0012_missed_reason_from_audit")
     old = online(cast, status=Status.MISSED)
     unknown = online(cast, status=Status.MISSED)
     AuditEntry.objects.create(action="session.missed", session=old, data={"reason": "nobody_came"})

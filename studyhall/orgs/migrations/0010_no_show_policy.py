@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orgs', '0008_trust_policy'),
+        ('orgs', '0009_member_sort_keys'),
     ]
 
     operations = [

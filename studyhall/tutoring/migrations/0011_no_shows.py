@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orgs', '0009_no_show_policy'),
-        ('tutoring', '0009_confirmations_ratings_recaps'),
+        ('orgs', '0010_no_show_policy'),
+        ('tutoring', '0010_session_org_start_order'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -27,7 +27,7 @@ def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0003_periodicrun"),
-        ("tutoring", "0010_no_shows"),
+        ("tutoring", "0011_no_shows"),
     ]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]
