@@ -1,13 +1,18 @@
-"""The classroom WebSocket: presence, WebRTC signalling and chat for one session's call.
+"""The classroom WebSocket: presence, WebRTC signalling, chat and live captions for one
+session's call.
 
 Every inbound frame is validated; signals are relayed only to the addressed peer of the same
 session's room. Rooms are channel-layer groups, so with Redis they span server processes.
+Captions are text a participant's own browser recognized from their speech; the consumer
+checks and relays them to the room with the speaker's name and keeps nothing.
 Close codes: 4403 not allowed in this classroom, 4400 malformed connection.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections import deque
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -18,11 +23,16 @@ from django.utils import timezone
 from studyhall.calls import services
 from studyhall.calls.broadcast import room
 from studyhall.core.errors import DomainError, Forbidden
-from studyhall.core.text import clean_text
+from studyhall.core.text import clean_text, collapse_whitespace
 from studyhall.tutoring.models import Session
 
 MAX_FRAME_CHARS = 64 * 1024
 CHAT_MAX_CHARS = 1000
+CAPTION_MAX_CHARS = 500
+# At most this many caption frames per connection in any window of that many seconds: the page
+# sends each finished phrase and, between them, what is being said at most once a second.
+CAPTION_BURST = 10
+CAPTION_WINDOW_SECONDS = 5.0
 SIGNAL_KINDS = {"offer", "answer", "candidate"}
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_REQUEST = 4400
@@ -37,6 +47,7 @@ class ClassroomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     session_id: int
     peer_id: str | None = None
     left_on_purpose = False
+    caption_times: deque[float]
 
     async def connect(self) -> None:
         # Accept first: a close before accepting reaches the browser as a failed handshake
@@ -48,6 +59,7 @@ class ClassroomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.user = user
+        self.caption_times = deque(maxlen=CAPTION_BURST)
         query = dict(
             part.split("=", 1)
             for part in self.scope.get("query_string", b"").decode().split("&")
@@ -116,6 +128,8 @@ class ClassroomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.relay_signal(frame)
         elif kind == "chat":
             await self.relay_chat(frame)
+        elif kind == "caption":
+            await self.relay_caption(frame)
         elif kind == "media":
             audio, video = frame.get("audio"), frame.get("video")
             if not isinstance(audio, bool) or not isinstance(video, bool):
@@ -210,6 +224,38 @@ class ClassroomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             },
         )
 
+    async def relay_caption(self, frame: dict[str, Any]) -> None:
+        text, final = frame.get("text"), frame.get("final")
+        if not isinstance(text, str) or not isinstance(final, bool):
+            raise FrameError("A caption has 'text' and a boolean 'final'.")
+        try:
+            text = collapse_whitespace(
+                clean_text(text, field="Caption", max_length=CAPTION_MAX_CHARS)
+            )
+        except DomainError as exc:
+            raise FrameError(exc.message) from exc
+        if not text:
+            raise FrameError("A caption needs some text.")
+        now = time.monotonic()
+        times = self.caption_times
+        if len(times) == CAPTION_BURST and now - times[0] < CAPTION_WINDOW_SECONDS:
+            raise FrameError(
+                f"Captions are coming faster than {CAPTION_BURST} every "
+                f"{CAPTION_WINDOW_SECONDS:g} seconds; this one was not shown."
+            )
+        times.append(now)
+        # Relayed, never stored: a caption lives only on the screens of those in the call.
+        await self.channel_layer.group_send(
+            room(self.session_id),
+            {
+                "type": "deliver.caption",
+                "from": self.peer_id,
+                "name": self.user.display_name,
+                "text": text,
+                "final": final,
+            },
+        )
+
     async def broadcast_roster(self) -> None:
         await self.channel_layer.group_send(room(self.session_id), {"type": "deliver.roster"})
 
@@ -229,6 +275,11 @@ class ClassroomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def deliver_chat(self, message: dict[str, Any]) -> None:
         await self.send_json(
             {k: message[k] for k in ("from", "name", "text", "at")} | {"type": "chat"}
+        )
+
+    async def deliver_caption(self, message: dict[str, Any]) -> None:
+        await self.send_json(
+            {k: message[k] for k in ("from", "name", "text", "final")} | {"type": "caption"}
         )
 
     async def deliver_roster(self, message: dict[str, Any]) -> None:

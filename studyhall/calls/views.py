@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from studyhall.calls.consumers import CHAT_MAX_CHARS
+from studyhall.calls.consumers import CAPTION_MAX_CHARS, CHAT_MAX_CHARS
 from studyhall.calls.services import complete_from_call, join_refusal
 from studyhall.core.errors import DomainError, Forbidden, NotFound
 from studyhall.core.money import format_cents
@@ -67,6 +67,8 @@ def classroom(request: HttpRequest, pk: int) -> HttpResponse:
         # Chat times are shown in the account's time zone, as every page shows times.
         "timeZone": viewer.time_zone,
         "expected": expected,
+        # The longest caption the room relays; the page cuts a longer phrase to it.
+        "captionMaxChars": CAPTION_MAX_CHARS,
     }
     minimum = session.organization.min_recap_chars
     # The Complete Session form itself, so the pop-up asks and refuses as the page does.

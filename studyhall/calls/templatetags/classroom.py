@@ -13,7 +13,7 @@ from django import template
 from django.utils import timezone
 
 from studyhall.accounts.models import User
-from studyhall.calls.services import join_refusal
+from studyhall.calls.services import OPENS_BEFORE_START, join_refusal
 from studyhall.tutoring.models import Session
 from studyhall.tutoring.permissions import session_permissions
 
@@ -32,4 +32,8 @@ def classroom_entry(context: template.Context, session: Session) -> dict[str, An
     moment = now if isinstance(now, datetime) else timezone.now()
     if not session_permissions(user, session, now=moment).join_call:
         return shown
-    return shown | {"show": True, "refusal": join_refusal(user, session, now=moment)}
+    refusal = join_refusal(user, session, now=moment)
+    # The moment a refusal names (when the classroom opens, or when it closed), for its <time>.
+    opens = session.scheduled_start - OPENS_BEFORE_START
+    at = opens if moment < opens else session.classroom_closes_at
+    return shown | {"show": True, "refusal": refusal, "refusal_at": at}

@@ -25,7 +25,7 @@ from django.utils import timezone
 from config.websocket_urls import websocket_urlpatterns
 from conftest import Cast
 from studyhall.accounts.models import User
-from studyhall.calls import services
+from studyhall.calls import consumers, services
 from studyhall.calls.broadcast import announce_call_ended
 from studyhall.calls.models import CallEvent, Connection, EventKind
 from studyhall.testing import factories as f
@@ -351,6 +351,36 @@ BAD_FRAMES: dict[str, tuple[str | bytes, str]] = {
         json.dumps({"type": "chat", "text": "a" * 1001}),
         "Message is 1,001 characters long; keep it under 1,000.",
     ),
+    "caption-without-text": (
+        json.dumps({"type": "caption", "final": True}),
+        "A caption has 'text' and a boolean 'final'.",
+    ),
+    "caption-final-not-boolean": (
+        json.dumps({"type": "caption", "text": "hello", "final": "yes"}),
+        "A caption has 'text' and a boolean 'final'.",
+    ),
+    "caption-empty": (
+        json.dumps({"type": "caption", "text": " \t ", "final": True}),
+        "A caption needs some text.",
+    ),
+    "caption-bidi-override": (
+        json.dumps({"type": "caption", "text": "see evil\u202etxt.exe", "final": True}),
+        "Caption contains an invisible character (U+202E, right-to-left override) that "
+        "changes how the text looks or reads; remove it and try again.",
+    ),
+    "caption-zero-width-space": (
+        json.dumps({"type": "caption", "text": "a\u200bb", "final": False}),
+        "Caption contains an invisible character (U+200B, zero width space) that "
+        "changes how the text looks or reads; remove it and try again.",
+    ),
+    "caption-control": (
+        json.dumps({"type": "caption", "text": "beep\u0007", "final": True}),
+        "Caption contains an invisible control character; remove it and try again.",
+    ),
+    "caption-too-long": (
+        json.dumps({"type": "caption", "text": "a" * 501, "final": True}),
+        "Caption is 501 characters long; keep it under 500.",
+    ),
     "media-not-booleans": (
         json.dumps({"type": "media", "audio": "off", "video": True}),
         "A media frame has boolean 'audio' and 'video'.",
@@ -467,6 +497,61 @@ async def test_chat_reaches_everyone_in_the_room_and_nobody_outside(
     assert await quiet(tutor, maya, b_tutor, b_student)
     for communicator in (tutor, maya, b_tutor, b_student):
         await communicator.disconnect()
+
+
+async def test_captions_reach_everyone_in_the_room_with_the_speakers_name(
+    cast: Cast, online: Session, room_b: Session
+) -> None:
+    tutor, _ = await enter(online, cast.tutor, TUTOR_PEER)
+    maya, _ = await enter(online, cast.student, MAYA_PEER)
+    await roster_of(tutor)
+    b_tutor, _ = await enter(room_b, cast.other_tutor, B_TUTOR_PEER)
+
+    await maya.send_json_to({"type": "caption", "text": " so the  ladder", "final": False})
+    await maya.send_json_to({"type": "caption", "text": "a" * 500, "final": True})
+    for member in (tutor, maya):
+        assert await member.receive_json_from() == {
+            "type": "caption",
+            "from": MAYA_PEER,
+            "name": "Maya Chen",
+            "text": "so the ladder",
+            "final": False,
+        }
+        assert await member.receive_json_from() == {
+            "type": "caption",
+            "from": MAYA_PEER,
+            "name": "Maya Chen",
+            "text": "a" * 500,
+            "final": True,
+        }
+    assert await quiet(tutor, maya, b_tutor)
+    # Nothing of a caption is kept: the call's events are only the three joins.
+    assert [kind for _, kind in await events()] == [EventKind.JOINED] * 3
+    for communicator in (tutor, maya, b_tutor):
+        await communicator.disconnect()
+
+
+async def test_captions_faster_than_the_limit_are_refused_and_not_relayed(
+    cast: Cast, online: Session
+) -> None:
+    tutor, _ = await enter(online, cast.tutor, TUTOR_PEER)
+    maya, _ = await enter(online, cast.student, MAYA_PEER)
+    await roster_of(tutor)
+    for n in range(consumers.CAPTION_BURST + 1):
+        await maya.send_json_to({"type": "caption", "text": f"word {n}", "final": False})
+    for n in range(consumers.CAPTION_BURST):
+        assert (await tutor.receive_json_from())["text"] == f"word {n}"
+        assert (await maya.receive_json_from())["text"] == f"word {n}"
+    assert await maya.receive_json_from() == {
+        "type": "error",
+        "message": "Captions are coming faster than 10 every 5 seconds; this one was not shown.",
+    }
+    assert await quiet(tutor, maya)
+    # The socket stays open, and chat is not limited by captions.
+    await maya.send_json_to({"type": "chat", "text": "still here"})
+    assert (await tutor.receive_json_from())["text"] == "still here"
+    await tutor.disconnect()
+    await maya.disconnect()
 
 
 async def test_a_media_change_updates_everyones_roster(cast: Cast, online: Session) -> None:

@@ -115,6 +115,7 @@ def test_the_tutor_gets_the_classroom_with_both_ways_to_leave(
             {"user_id": cast.tutor.pk, "name": "Tess Tutor", "role": "tutor"},
             {"user_id": cast.student.pk, "name": "Maya Chen", "role": "student"},
         ],
+        "captionMaxChars": 500,
     }
     assert 'type="module" src="/static/calls/classroom.js"' in html
     assert ">Leave call</button>" in html
@@ -246,7 +247,8 @@ def test_join_button_shows_exactly_while_the_classroom_is_open(client: Client, c
             entry = entry_of(client, session)
             assert "Join online classroom" not in entry
             assert (
-                "The classroom opens 15 minutes before the start, on Thu, Nov 20 at 10:45 AM EST."
+                "The classroom opens 15 minutes before the start, "
+                '<time datetime="2025-11-20T15:45:00+00:00">on Thu, Nov 20 at 10:45 AM EST</time>.'
                 in entry
             )
         with time_machine.travel(start - timedelta(minutes=15), tick=False):
@@ -259,7 +261,8 @@ def test_join_button_shows_exactly_while_the_classroom_is_open(client: Client, c
             entry = entry_of(client, session)
             assert "Join online classroom" not in entry
             assert (
-                "This session&#x27;s classroom closed on Thu, Nov 20 at 1:30 PM EST, "
+                "This session&#x27;s classroom closed "
+                '<time datetime="2025-11-20T18:30:00+00:00">on Thu, Nov 20 at 1:30 PM EST</time>, '
                 "90 minutes after the scheduled end." in entry
             )
 

@@ -1,5 +1,5 @@
 // The online classroom: a WebRTC mesh call (one RTCPeerConnection per other person, up to
-// six people), with presence, signalling and chat over the classroom WebSocket
+// six people), with presence, signalling, chat and live captions over the classroom WebSocket
 // (studyhall/calls/consumers.py). Plain JavaScript, no framework; user text only ever goes
 // into the page through textContent.
 
@@ -182,6 +182,7 @@ function join(stream) {
   byId("tiles").prepend(state.selfTile.figure);
   updateSelfTile();
   updateControls();
+  updateCaptionsButton();
   status("Joining the call…");
   connect();
 }
@@ -298,6 +299,9 @@ function handleFrame(frame) {
     case "chat":
       onChat(frame);
       break;
+    case "caption":
+      onCaption(frame);
+      break;
     case "ended":
       onEnded(frame.message);
       break;
@@ -324,6 +328,7 @@ function onWelcome(frame) {
   startHeartbeat(frame.heartbeat_seconds);
   send({ type: "media", audio: state.audio, video: state.video });
   setChatEnabled(true);
+  updateCaptionsButton();
   notice("");
   describeRoom();
 }
@@ -568,6 +573,7 @@ function countFrames(peer) {
 function closePeer(id) {
   const peer = state.peers.get(id);
   if (!peer) return;
+  dropPendingCaption(id);
   peer.closed = true;
   clearTimeout(peer.startTimer);
   peer.pc.close();
@@ -737,6 +743,191 @@ function setUpChat() {
   });
 }
 
+// -- Live captions ---------------------------------------------------------------------------
+
+// Each participant may caption their own speech: the browser's speech recognition (the Web
+// Speech API) hears it, and each finished phrase (and, at most once a second, the phrase being
+// said) goes to the room as a caption frame. Everyone's captions show in the captions region,
+// each line led by its speaker's name. Nothing is stored, here or on the server.
+const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition || null;
+const CAPTION_LINES = 8;
+const INTERIM_EVERY_MS = 1000;
+const RESTART_AFTER_MS = 300;
+// The recognizer's errors that end captioning, and how to say why. "no-speech" and "aborted"
+// are not among them: after a silence the recognizer ends and is started again.
+const RECOGNITION_FAILURES = {
+  "not-allowed": "this browser did not allow speech recognition on this page",
+  "service-not-allowed": "this browser's speech recognition is turned off or not allowed",
+  network: "this browser's speech recognition service could not be reached",
+  "audio-capture": "no microphone could be used for speech recognition",
+  "language-not-supported": "this browser cannot recognize speech in this page's language",
+};
+
+const captions = {
+  recognizer: null,
+  on: false,
+  unavailable: "",
+  lastInterimAt: 0,
+  pending: new Map(), // peer id -> the line of what they are saying now (not yet final)
+};
+
+function updateCaptionsButton() {
+  const button = byId("toggle-captions");
+  if (captions.unavailable) return;
+  button.disabled = !state.selfTile || state.finished;
+  button.setAttribute("aria-pressed", String(captions.on));
+}
+
+// The button stays focusable (aria-disabled, not disabled), so that keyboard and screen
+// reader users reach it and hear why captions cannot be made here.
+function captionsUnavailable(reason) {
+  captions.unavailable = reason;
+  const button = byId("toggle-captions");
+  button.disabled = false;
+  button.textContent = "Captions unavailable";
+  button.setAttribute("aria-disabled", "true");
+  button.removeAttribute("aria-pressed");
+  button.setAttribute("aria-describedby", "captions-reason captions-about");
+  byId("captions-reason").textContent =
+    `Captions are unavailable in this browser: ${reason}. ` +
+    "You still see the captions others make, and the chat works as always.";
+}
+
+function startCaptions() {
+  let recognizer;
+  try {
+    recognizer = new Recognition();
+    recognizer.continuous = true;
+    recognizer.interimResults = true;
+    recognizer.lang = document.documentElement.lang || navigator.language || "en";
+  } catch {
+    captionsUnavailable("speech recognition could not be started");
+    return;
+  }
+  recognizer.addEventListener("result", (event) => {
+    if (recognizer === captions.recognizer) onRecognized(event);
+  });
+  recognizer.addEventListener("error", (event) => {
+    if (recognizer !== captions.recognizer) return;
+    const why = RECOGNITION_FAILURES[event.error];
+    if (!why) return;
+    stopCaptions();
+    captionsUnavailable(why);
+  });
+  recognizer.addEventListener("end", () => {
+    if (recognizer !== captions.recognizer || !captions.on) return;
+    setTimeout(() => {
+      if (recognizer !== captions.recognizer || !captions.on) return;
+      try {
+        recognizer.start();
+      } catch {
+        // already started again
+      }
+    }, RESTART_AFTER_MS);
+  });
+  captions.recognizer = recognizer;
+  captions.on = true;
+  try {
+    recognizer.start();
+  } catch {
+    stopCaptions();
+    captionsUnavailable("speech recognition could not be started");
+    return;
+  }
+  updateCaptionsButton();
+}
+
+function stopCaptions() {
+  const recognizer = captions.recognizer;
+  captions.recognizer = null;
+  captions.on = false;
+  if (recognizer) {
+    try {
+      recognizer.abort();
+    } catch {
+      // it had stopped
+    }
+  }
+  updateCaptionsButton();
+}
+
+function toggleCaptions() {
+  if (captions.unavailable || state.finished || !state.selfTile) return;
+  if (captions.on) stopCaptions();
+  else startCaptions();
+}
+
+function onRecognized(event) {
+  // Muted means nobody hears you: then nothing is captioned either.
+  const hasAudio = Boolean(state.localStream && state.localStream.getAudioTracks().length);
+  if (hasAudio && !state.audio) return;
+  let finished = "";
+  let saying = "";
+  const results = event.results || [];
+  for (let i = event.resultIndex || 0; i < results.length; i += 1) {
+    const result = results[i];
+    const text = result && result[0] ? String(result[0].transcript || "") : "";
+    if (result && result.isFinal) finished += text;
+    else saying += text;
+  }
+  finished = finished.trim();
+  saying = saying.trim();
+  const most = config.captionMaxChars || 500;
+  if (finished) {
+    captions.lastInterimAt = 0;
+    send({ type: "caption", text: finished.slice(0, most), final: true });
+  } else if (saying && Date.now() - captions.lastInterimAt >= INTERIM_EVERY_MS) {
+    captions.lastInterimAt = Date.now();
+    send({ type: "caption", text: saying.slice(-most), final: false });
+  }
+}
+
+function captionLine(frame, pending) {
+  const line = document.createElement("li");
+  line.className = pending ? "captions__line captions__line--pending" : "captions__line";
+  line.dataset.peer = frame.from;
+  const who = document.createElement("span");
+  who.className = "captions__name";
+  who.textContent = (frame.name || "Someone") + (frame.from === state.peerId ? " (you)" : "");
+  const said = document.createElement("span");
+  said.className = pending ? "captions__text captions__pending" : "captions__text";
+  said.textContent = pending ? `${frame.text}…` : frame.text;
+  line.append(who, ": ", said);
+  // What is still being said shows, but is not announced: the finished line is, once.
+  if (pending) line.setAttribute("aria-hidden", "true");
+  return line;
+}
+
+function onCaption(frame) {
+  if (typeof frame.text !== "string" || typeof frame.from !== "string") return;
+  const log = byId("captions-log");
+  const line = captionLine(frame, !frame.final);
+  const open = captions.pending.get(frame.from);
+  if (open) open.replaceWith(line);
+  else log.append(line);
+  if (frame.final) captions.pending.delete(frame.from);
+  else captions.pending.set(frame.from, line);
+  while (log.children.length > CAPTION_LINES) {
+    const oldest = log.firstElementChild;
+    if (captions.pending.get(oldest.dataset.peer) === oldest) captions.pending.delete(oldest.dataset.peer);
+    oldest.remove();
+  }
+}
+
+function dropPendingCaption(peerId) {
+  const open = captions.pending.get(peerId);
+  if (open) open.remove();
+  captions.pending.delete(peerId);
+}
+
+function setUpCaptions() {
+  const button = byId("toggle-captions");
+  button.addEventListener("click", toggleCaptions);
+  if (!Recognition) {
+    captionsUnavailable("it cannot recognize speech");
+  }
+}
+
 // -- Leaving -----------------------------------------------------------------------------------
 
 function finish() {
@@ -748,6 +939,7 @@ function finish() {
     for (const track of state.localStream.getTracks()) track.stop();
   }
   setChatEnabled(false);
+  stopCaptions();
   updateControls();
   byId("hangup-button").disabled = true;
 }
@@ -983,6 +1175,9 @@ window.studyhallClassroom = Object.freeze({
       ])
     );
   },
+  get captioning() {
+    return captions.on;
+  },
   receivedFrames(peerId) {
     if (peerId !== undefined) return state.peers.get(peerId)?.frames ?? 0;
     let total = 0;
@@ -997,6 +1192,7 @@ async function start() {
   setUpHangup();
   setUpChat();
   setUpLogDialog();
+  setUpCaptions();
   byId("toggle-audio").addEventListener("click", () => toggle("audio"));
   byId("toggle-video").addEventListener("click", () => toggle("video"));
   byId("media-choice").addEventListener("click", (event) => {
