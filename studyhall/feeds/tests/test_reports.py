@@ -168,7 +168,7 @@ def test_the_reports_page_chart_csv_and_api(cast: Cast, fixture: None, client: C
     html = page.content.decode()
     assert '<svg role="img" aria-labelledby="weeks-chart-title weeks-chart-desc"' in html
     assert "Sessions per week, Mar 2 to Mar 9" in html
-    assert "<td>2026-03-02</td><td>4</td><td>2.83</td>" in html
+    assert '<td><time datetime="2026-03-02">2026-03-02</time></td><td>4</td><td>2.83</td>' in html
     assert '<svg role="img" aria-labelledby="courses-chart-title courses-chart-desc"' in html
     assert "<title>CHEM 110: 4.33 h</title>" in html
     assert "<tr><td>General tutoring</td><td>5</td><td>4.33</td><td>3250</td></tr>" in html

@@ -15,6 +15,7 @@ from conftest import Cast
 from studyhall.accounts.models import User
 from studyhall.orgs.models import Role
 from studyhall.testing import factories as f
+from studyhall.testing.html import untimed
 from studyhall.tutoring.services.completion import complete_session
 
 NOW = datetime(2025, 11, 20, 15, 0, tzinfo=UTC)
@@ -72,11 +73,11 @@ def test_history_lists_each_earning_with_its_session(client: Client, cast: Cast,
     rows = history_rows(html)
     assert len(rows) == 2
     # Newest first, each with its session, description, computation and amount.
-    assert f'href="/sessions/{second}/">CHEM 110, Nov 20</a>' in rows[0]
+    assert f'href="/sessions/{second}/">CHEM 110, Nov 20</a>' in untimed(rows[0])
     assert '<td class="amount" data-label="Amount">$7.50</td>' in rows[0]
     assert "25 min at $17.99/h" in rows[0]
     assert "25 min × $17.99/h = $7.50" in rows[0]
-    assert f'href="/sessions/{first}/">CHEM 110, Nov 19</a>' in rows[1]
+    assert f'href="/sessions/{first}/">CHEM 110, Nov 19</a>' in untimed(rows[1])
     assert '<td class="amount" data-label="Amount">$13.75</td>' in rows[1]
     assert "55 min × $15.00/h = $13.75" in rows[1]
     assert "Nov 20, 2025, 3:00 PM UTC" in rows[0]  # the viewer's zone (UTC by default)
