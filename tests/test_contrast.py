@@ -1,7 +1,11 @@
 """Colour contrast over the stylesheets' own colour pairs (WCAG 2.1 1.4.3 and 1.4.11): every
 rule's text colour against the background it sits on needs 4.5:1, and the focus ring and the
 borders that outline form controls need 3:1 against their surfaces. The custom properties of
-`:root` are resolved; a translucent colour is layered over the surface beneath it."""
+`:root` are resolved; a translucent colour is layered over the surface beneath it.
+
+Charts are graphical objects (1.4.11, 3:1): every colour a template's SVG paints data with
+(`fill` and `stroke`), every `fill`/`stroke` a stylesheet sets, and the colour keys beside the
+charts, against the page and the card, and against the track a bar is drawn on."""
 
 from __future__ import annotations
 
@@ -34,10 +38,18 @@ TEXT_ON: dict[str, str] = {".tile__initials": "#e5e7eb"}
 # Rules that paint a surface with no text of its own (their children's rules are checked on
 # it), and graphics that carry meaning (3:1 against the card they sit on).
 SURFACE_ONLY = {".tile", ".tile__video", ".log-dialog::backdrop"}
-# Colour keys beside their text label, with the numbers in a table: not needed to understand
-# the content (1.4.11), so not measured.
-SURFACE_ONLY |= {".spend__swatch--spent", ".spend__swatch--reserved"}
-GRAPHICS = {".bar-chart__bar"}
+# Graphics that carry meaning: bars, and the colour keys that say which colour is which.
+GRAPHICS = {".bar-chart__bar", ".spend__swatch--spent", ".spend__swatch--reserved"}
+TEMPLATES = sorted(
+    [*ROOT.glob("templates/**/*.html"), *ROOT.glob("studyhall/*/templates/**/*.html")]
+)
+SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+SHAPE = re.compile(r"<(rect|circle|ellipse|line|polyline|polygon|path)\b([^>]*)>")
+PAINT = re.compile(r'\b(fill|stroke)="([^"]*)"')
+# Paints that are not a colour of their own: an icon in the text's colour is text.
+NOT_A_COLOUR = {"none", "currentcolor", "transparent", "inherit"}
+# A shape whose class ends so is the surface a bar is drawn on, not data.
+TRACK = re.compile(r'class="[^"]*__track\b')
 FORM_CONTROL = re.compile(r"\b(input|select|textarea)\b|aria-invalid")
 # Disabled controls are exempt from contrast (WCAG 2.1, 1.4.3 "Incidental").
 EXEMPT = re.compile(r"\[disabled\]|aria-disabled")
@@ -166,6 +178,11 @@ def colour_pairs() -> list[Pair]:
         if rule.selector in GRAPHICS and background is not None:
             pairs.extend(_pair(rule, "graphic", background, s, NON_TEXT) for s in surfaces)
             continue
+        for name in ("fill", "stroke"):
+            paint = d.get(name, "").strip().lower()
+            drawn = colour(paint, props) if paint and paint not in NOT_A_COLOUR else None
+            if drawn is not None:
+                pairs.extend(_pair(rule, "graphic", drawn, s, NON_TEXT) for s in surfaces)
         if rule.selector in SURFACE_ONLY:
             continue
         if text is None and background is not None and background.alpha() > 0:
@@ -186,6 +203,89 @@ def colour_pairs() -> list[Pair]:
                         _pair(rule, "control border", edge, bg, NON_TEXT) for bg in beneath
                     )
     return pairs
+
+
+def chart_pairs() -> list[Pair]:
+    """Every data colour the templates' SVG charts paint, against the page and the card and
+    against the chart's own track."""
+    props = custom_properties(rules())
+    plain = [c for c in (colour(name, props) for name in PLAIN) if c is not None]
+    pairs: list[Pair] = []
+    for template in TEMPLATES:
+        name = str(template.relative_to(ROOT))
+        for svg in SVG.findall(template.read_text()):
+            shapes = SHAPE.findall(svg)
+            tracks = [
+                Color(paint)
+                for _, attrs in shapes
+                if TRACK.search(attrs)
+                for kind, paint in PAINT.findall(attrs)
+                if kind == "fill"
+            ]
+            for tag, attrs in shapes:
+                if TRACK.search(attrs):
+                    continue
+                for kind, paint in PAINT.findall(attrs):
+                    if paint.strip().lower() in NOT_A_COLOUR:
+                        continue
+                    # A colour worked out at render time cannot be measured here.
+                    assert "{" not in paint, f"{name}: a chart colour must be fixed: {paint}"
+                    rule = Rule(name, f"svg {tag}", {})
+                    drawn = Color(paint)
+                    pairs.extend(
+                        _pair(rule, f"chart {kind}", drawn, below, NON_TEXT)
+                        for below in [*plain, *tracks]
+                    )
+    return pairs
+
+
+def test_every_chart_colour_stands_out_at_3_to_1() -> None:
+    pairs = chart_pairs()
+    failing = [
+        f"{p.sheet}: {p.what} {p.foreground} on {p.background} is {p.ratio}:1, needs 3:1"
+        for p in pairs
+        if not p.passes
+    ]
+    assert not failing, "\n".join(failing)
+    charted = {p.sheet for p in pairs}
+    assert {
+        "studyhall/console/templates/console/_program_spend.html",
+        "studyhall/feeds/templates/feeds/reports.html",
+    } <= charted
+    # The spend bars are measured against their track as well as the page and the card.
+    assert {p.background for p in pairs if "_program_spend" in p.sheet} == {
+        "#ffffff",
+        "#f5f7fa",
+        "#e6e9ef",
+    }
+
+
+def test_the_spend_key_shows_the_chart_colours() -> None:
+    """Each colour key beside the spend bars is the colour of the bar it names."""
+    all_rules = rules()
+    props = custom_properties(all_rules)
+    keys = {
+        r.selector: colour(r.declarations["background"], props)
+        for r in all_rules
+        if r.selector.startswith(".spend__swatch--")
+    }
+    chart = (ROOT / "studyhall/console/templates/console/_program_spend.html").read_text()
+    fills = [Color(paint) for kind, paint in PAINT.findall(chart) if kind == "fill"]
+    assert len(fills) == 3  # the track, spent, reserved
+    spent, reserved = keys[".spend__swatch--spent"], keys[".spend__swatch--reserved"]
+    assert spent is not None and reserved is not None
+    assert (spent.to_string(hex=True), reserved.to_string(hex=True)) == (
+        fills[1].to_string(hex=True),
+        fills[2].to_string(hex=True),
+    )
+    # Side by side in one bar, spent and reserved differ at 3:1 too.
+    assert spent.contrast(reserved, method="wcag21") >= NON_TEXT
+
+
+def test_the_chart_check_catches_the_old_pale_key() -> None:
+    rule = Rule("x.html", "svg rect", {})
+    pair = _pair(rule, "chart fill", Color("#9cbde0"), Color("#ffffff"), NON_TEXT)
+    assert (pair.ratio, pair.passes) == (1.95, False)
 
 
 def test_every_colour_pair_meets_wcag_aa() -> None:

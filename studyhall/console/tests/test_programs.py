@@ -173,8 +173,8 @@ def test_spend_against_budget_shows_as_a_bar_and_a_table(cast: Cast) -> None:
             "<title id=" in html
             and "STEM grant: $15.00 spent and $7.50 reserved of $60.00; $37.50 left</title>" in html
         ), page
-        assert '<rect x="0" y="0" width="25.0" height="10" fill="#2f6fb0">' in html
-        assert '<rect x="25.0" y="0" width="12.5" height="10" fill="#9cbde0">' in html
+        assert '<rect x="0" y="0" width="25.0" height="10" fill="#17386b">' in html
+        assert '<rect x="25.0" y="0" width="12.5" height="10" fill="#4f86c6">' in html
         assert (
             '<tr><th scope="row">STEM grant</th><td>$60.00</td><td>$15.00</td><td>$7.50</td>'
             "<td>$37.50</td></tr>"
