@@ -67,7 +67,10 @@ def test_a_user_chats_with_support_live(
     expect(box).to_be_focused()
     box.fill("Hi! My CHEM 110 session from Monday is not in my list.")
     box.press("Enter")
-    log = maya.locator("#support-chat-log")
+    # The messages are a polite log: new ones are read out, focus stays in the box.
+    region = panel.get_by_role("log", name="Messages with Support")
+    expect(region).to_have_attribute("aria-live", "polite")
+    log = region.locator("#support-chat-log")
     expect(log).to_contain_text("My CHEM 110 session from Monday is not in my list.")
     expect(box).to_have_value("")
 
@@ -82,11 +85,14 @@ def test_a_user_chats_with_support_live(
     expect(agent.locator("main")).to_contain_text("Demo University: Student")
     agent.get_by_label("Reply to Maya Chen").fill("Thanks Maya, let me look that up.")
     agent.get_by_role("button", name="Send reply").click()
-    expect(agent.locator("#support-conversation-log")).to_contain_text("let me look that up")
+    thread = agent.get_by_role("log", name="Messages", exact=True)
+    expect(thread).to_have_attribute("aria-live", "polite")
+    expect(thread.locator("#support-conversation-log")).to_contain_text("let me look that up")
 
     # Maya sees the reply arrive in the open panel.
     expect(log).to_contain_text("Robin Support (Support)")
     expect(log).to_contain_text("Thanks Maya, let me look that up.")
+    expect(box).to_be_focused()
     expect(maya.locator("#support-chat-unread")).to_be_hidden()
 
     # Escape closes the panel and gives focus back to the bubble; a reply then shows as unread.
