@@ -5,7 +5,9 @@ page, with its results kept under var/test-artifacts/axe/."""
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,3 +183,113 @@ class Findings:
         body = {"views": self.views, "failing": self.failing(), **(extra or {})}
         path.write_text(json.dumps(body, indent=2, sort_keys=True))
         return path
+
+
+# The ids the URLconf's arguments take in the demo (run with run_in_demo).
+DEMO_IDS = """
+import json
+import re
+from django.utils import timezone
+from studyhall.accounts.models import User
+from studyhall.orgs.models import Course, Organization
+org = Organization.objects.get(slug="demo-university")
+print(json.dumps({
+    "org_id": org.pk,
+    "user_id": User.objects.get(email="tutor@demo.test").pk,
+    "course_id": Course.objects.filter(organization=org).order_by("pk").first().pk,
+    "year": timezone.now().year,
+}))
+"""
+
+
+# How many more pages of one route the sweep reads for links (without checking them again).
+EXTRA_PER_ROUTE = 12
+HREF = re.compile(r'href="([^"#]+)"')
+
+
+def sweep_role(page: Any, base: str, role: str, ids: dict[str, Any], found: Findings) -> dict:
+    """Visit each route once for this role: the ones the URLconf and the ids name, then the
+    ones the pages link to. Refusal pages (403, 404) are checked once per kind."""
+    table = routes()
+    queue: deque[tuple[str, str]] = deque()
+    for route in table:
+        path = fill(route, ids)
+        if path is not None:
+            queue.append((route.name, path))
+    seen: set[str] = set()
+    fetched: dict[str, int] = {}
+    refusals: set[int] = set()
+    outcome: dict[str, str] = {}
+    names = {r.name for r in table}
+
+    def harvest(hrefs: list[str]) -> None:
+        for href in hrefs:
+            parts = urlsplit(href if "://" in href else base + href)
+            if f"{parts.scheme}://{parts.netloc}" != base:
+                continue
+            linked = route_name(parts.path)
+            if linked in names and linked not in seen:
+                queue.append((linked, parts.path))
+
+    while queue:
+        name, path = queue.popleft()
+        if name in seen:
+            # Another page of a route already checked: read its links, to reach the pages
+            # only some of them lead to (a session's classroom, a request's review).
+            if fetched.get(name, 0) < EXTRA_PER_ROUTE and path not in fetched:
+                fetched[name] = fetched.get(name, 0) + 1
+                fetched[path] = 1
+                answer = page.request.get(base + path, max_redirects=0)
+                if answer.ok and answer.headers.get("content-type", "").startswith("text/html"):
+                    harvest(HREF.findall(answer.text()))
+            continue
+        seen.add(name)
+        fetched[path] = 1
+        answer = page.request.get(base + path, max_redirects=0)
+        kind = answer.headers.get("content-type", "")
+        if answer.status in (301, 302, 303, 307, 308):
+            outcome[name] = f"{answer.status} to {answer.headers.get('location')}"
+            continue
+        if answer.status == 405 or not kind.startswith("text/html"):
+            outcome[name] = f"{answer.status} {kind or 'no body'}: not HTML"
+            continue
+        if not answer.text().lstrip().lower().startswith("<!doctype html"):
+            outcome[name] = f"{answer.status}: a fragment for htmx"
+            continue
+        if answer.status >= 400:
+            outcome[name] = f"{answer.status} refusal page"
+            if answer.status in refusals:
+                continue
+            refusals.add(answer.status)
+        else:
+            outcome[name] = f"{answer.status} page"
+        page.goto(base + path)
+        found.check_both_widths(page, role=role, state=f"resting ({name})")
+        harvest(page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"))
+    return outcome
+
+
+def sweep(
+    browser: Any, base: str, ids: dict[str, Any], roles: tuple[str, ...], name: str
+) -> tuple[Findings, dict[str, dict[str, str]]]:
+    """Sweep each role's pages in a context of its own; the results are written as `name`."""
+    found = Findings()
+    outcomes: dict[str, dict[str, str]] = {}
+    for role in roles:
+        email = ROLES[role]
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            if email is not None:
+                sign_in(page, base, email)
+            outcomes[role] = sweep_role(page, base, role, ids, found)
+        finally:
+            context.close()
+    found.write(name, {"routes": outcomes})
+    return found, outcomes
+
+
+def swept_routes(outcomes: dict[str, dict[str, str]]) -> set[str]:
+    """The routes that were checked as pages, for any role."""
+    return {name for by_role in outcomes.values() for name, o in by_role.items() if "page" in o}

@@ -1,110 +1,26 @@
-"""axe-core over every page, for every role, at desktop and phone widths, in the states that
-matter. The pages come from the URLconf: every named route without arguments, those whose
-arguments the demo's ids fill, and any route a visited page links to, so a new page is swept
-without an edit here. A serious or critical finding fails; every result is kept as JSON under
-var/test-artifacts/axe/."""
+"""axe-core in the states a crawl does not reach, at desktop and phone widths. The sweep of
+every page for every role is in test_axe_sweep.py and test_axe_sweep_staff.py (separate
+files, so that the suite's workers share them out). A serious or critical finding fails;
+every result is kept as JSON under var/test-artifacts/axe/."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections import deque
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.e2e.a11y import DESKTOP, ROLES, UNDER_WAY, Findings, fill, route_name, routes, sign_in
+from tests.e2e.a11y import DESKTOP, ROLES, UNDER_WAY, Findings, sign_in
 from tests.e2e.conftest import run_in_demo
 
 pytestmark = pytest.mark.e2e
-
-DEMO_IDS = """
-import json
-import re
-from django.utils import timezone
-from studyhall.accounts.models import User
-from studyhall.orgs.models import Course, Organization
-org = Organization.objects.get(slug="demo-university")
-print(json.dumps({
-    "org_id": org.pk,
-    "user_id": User.objects.get(email="tutor@demo.test").pk,
-    "course_id": Course.objects.filter(organization=org).order_by("pk").first().pk,
-    "year": timezone.now().year,
-}))
-"""
 
 LATE_LOG = {
     "topics_covered": "Integration by parts, with four problems from the textbook.",
     "tutee_progress": "They chose u and dv well on their own by the third problem.",
     "next_steps": "Work the chapter review set and bring any questions next week.",
 }
-# How many more pages of one route the sweep reads for links (without checking them again).
-EXTRA_PER_ROUTE = 12
-HREF = re.compile(r'href="([^"#]+)"')
-
-
-def _sweep_role(page: Page, base: str, role: str, ids: dict[str, Any], found: Findings) -> dict:
-    """Visit each route once for this role: the ones the URLconf and the ids name, then the
-    ones the pages link to. Refusal pages (403, 404) are checked once per kind."""
-    table = routes()
-    queue: deque[tuple[str, str]] = deque()
-    for route in table:
-        path = fill(route, ids)
-        if path is not None:
-            queue.append((route.name, path))
-    seen: set[str] = set()
-    fetched: dict[str, int] = {}
-    refusals: set[int] = set()
-    outcome: dict[str, str] = {}
-    names = {r.name for r in table}
-
-    def harvest(hrefs: list[str]) -> None:
-        for href in hrefs:
-            parts = urlsplit(href if "://" in href else base + href)
-            if f"{parts.scheme}://{parts.netloc}" != base:
-                continue
-            linked = route_name(parts.path)
-            if linked in names and linked not in seen:
-                queue.append((linked, parts.path))
-
-    while queue:
-        name, path = queue.popleft()
-        if name in seen:
-            # Another page of a route already checked: read its links, to reach the pages
-            # only some of them lead to (a session's classroom, a request's review).
-            if fetched.get(name, 0) < EXTRA_PER_ROUTE and path not in fetched:
-                fetched[name] = fetched.get(name, 0) + 1
-                fetched[path] = 1
-                answer = page.request.get(base + path, max_redirects=0)
-                if answer.ok and answer.headers.get("content-type", "").startswith("text/html"):
-                    harvest(HREF.findall(answer.text()))
-            continue
-        seen.add(name)
-        fetched[path] = 1
-        answer = page.request.get(base + path, max_redirects=0)
-        kind = answer.headers.get("content-type", "")
-        if answer.status in (301, 302, 303, 307, 308):
-            outcome[name] = f"{answer.status} to {answer.headers.get('location')}"
-            continue
-        if answer.status == 405 or not kind.startswith("text/html"):
-            outcome[name] = f"{answer.status} {kind or 'no body'}: not HTML"
-            continue
-        if not answer.text().lstrip().lower().startswith("<!doctype html"):
-            outcome[name] = f"{answer.status}: a fragment for htmx"
-            continue
-        if answer.status >= 400:
-            outcome[name] = f"{answer.status} refusal page"
-            if answer.status in refusals:
-                continue
-            refusals.add(answer.status)
-        else:
-            outcome[name] = f"{answer.status} page"
-        page.goto(base + path)
-        found.check_both_widths(page, role=role, state=f"resting ({name})")
-        harvest(page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"))
-    return outcome
 
 
 def test_axe_finds_nothing_serious_in_the_states_a_crawl_misses(
@@ -215,29 +131,3 @@ def test_axe_finds_nothing_serious_in_the_states_a_crawl_misses(
         "\n".join(found.failing())
     )
     assert len(found.views) == 24
-
-
-def test_axe_sweep_finds_nothing_serious_on_any_page_for_any_role(
-    demo_server: str, browser: Browser
-) -> None:
-    ids = json.loads(run_in_demo(DEMO_IDS))
-    found = Findings()
-    outcomes: dict[str, dict[str, str]] = {}
-    for role, email in ROLES.items():
-        context = browser.new_context(viewport=DESKTOP)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        try:
-            if email is not None:
-                sign_in(page, demo_server, email)
-            outcomes[role] = _sweep_role(page, demo_server, role, ids, found)
-        finally:
-            context.close()
-    swept = {name for by_role in outcomes.values() for name, o in by_role.items() if "page" in o}
-    path = found.write("sweep", {"routes": outcomes})
-    assert not found.failing(), f"{len(found.failing())} failing (full results: {path}):\n" + (
-        "\n".join(found.failing())
-    )
-    # The sweep reached the site: the main pages of each role, at both widths.
-    assert len(found.views) >= 150, len(found.views)
-    assert {"tutoring:sessions", "console:home", "support:inbox", "account_login"} <= swept

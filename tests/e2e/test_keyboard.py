@@ -57,30 +57,28 @@ def _focused(target: Locator) -> bool:
     return bool(target.evaluate("e => e === document.activeElement"))
 
 
-def focus_ring_shows(page: Page) -> bool:
-    return bool(
-        page.evaluate(
-            """() => {
-              const e = document.activeElement;
-              if (!e || e === document.body) return true;
-              // Chromium gives focus to a date or time field's inner parts; the ring the
-              // stylesheet puts on the field is checked by hand (see docs/accessibility.md).
-              if (e.matches('input[type="date"], input[type="time"]')) return true;
-              const s = getComputedStyle(e);
-              return (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2)
-                || s.boxShadow !== "none";
-            }"""
-        )
-    )
+# One round trip per Tab stop: is the target focused, and does the focused element show a ring
+# (and what it is, for the message when it does not).
+FOCUS_STOP = """(target) => {
+  const e = document.activeElement;
+  let ring = true;
+  // Chromium gives focus to a date or time field's inner parts; the ring the stylesheet puts
+  // on the field is checked by hand (see docs/accessibility.md).
+  if (e && e !== document.body && !e.matches('input[type="date"], input[type="time"]')) {
+    const s = getComputedStyle(e);
+    ring = (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== "none";
+  }
+  return { reached: e === target, ring, where: e ? e.outerHTML.slice(0, 120) : "" };
+}"""
 
 
 def tab_to(page: Page, target: Locator, *, back: bool = False, limit: int = 80) -> None:
     """Press Tab (or Shift+Tab) until `target` has focus; every stop on the way shows it."""
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if back else "Tab")
-        where = page.evaluate("() => document.activeElement?.outerHTML.slice(0, 120)")
-        assert focus_ring_shows(page), f"no visible focus on {where}"
-        if _focused(target):
+        stop = target.evaluate(FOCUS_STOP)
+        assert stop["ring"], f"no visible focus on {stop['where']}"
+        if stop["reached"]:
             return
     raise AssertionError(f"Tab never reached {target}")
 

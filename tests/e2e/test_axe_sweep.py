@@ -1,0 +1,32 @@
+"""axe-core over every page for someone signed out, a student and a tutor, at desktop and phone
+widths. The pages come from the URLconf: every named route without arguments, those whose
+arguments the demo's ids fill, and any route a visited page links to, so a new page is swept
+without an edit here. A serious or critical finding fails; every result is kept as JSON under
+var/test-artifacts/axe/sweep.json. The roles are shared between this file and
+test_axe_sweep_staff.py so that the suite's workers run them side by side."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import Browser
+
+from tests.e2e.a11y import DEMO_IDS, sweep, swept_routes
+from tests.e2e.conftest import run_in_demo
+
+pytestmark = pytest.mark.e2e
+
+
+def test_axe_sweep_finds_nothing_serious_on_any_page_for_any_role(
+    demo_server: str, browser: Browser
+) -> None:
+    ids = json.loads(run_in_demo(DEMO_IDS))
+    found, outcomes = sweep(browser, demo_server, ids, ("signed out", "student", "tutor"), "sweep")
+    failing = found.failing()
+    assert not failing, f"{len(failing)} failing (see var/test-artifacts/axe/sweep.json):\n" + (
+        "\n".join(failing)
+    )
+    # The sweep reached the site: the main pages of each role, at both widths.
+    assert len(found.views) >= 140, len(found.views)
+    assert {"tutoring:sessions", "account_login"} <= swept_routes(outcomes)
