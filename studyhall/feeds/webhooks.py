@@ -114,8 +114,11 @@ def on_audit_entry(entry: AuditEntry) -> list[WebhookMessage]:
     types = event_types_for(entry)
     if not types:
         return []
+    # By id (the model's ordering would join the organization for its name; one is given).
     endpoints = list(
-        WebhookEndpoint.objects.filter(organization_id=entry.organization_id, is_active=True)
+        WebhookEndpoint.objects.filter(
+            organization_id=entry.organization_id, is_active=True
+        ).order_by("pk")
     )
     wanted = [(t, e) for t in types for e in endpoints if t in e.event_types]
     if not wanted or (entry.action == "session.accepted" and not session_is_scheduled(entry)):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 
 from studyhall.ledger.models import (
     DERIVED_BALANCE_KINDS,
@@ -199,24 +199,33 @@ def deposit_earning(
     description: str,
     created_by: User | None,
     program: Program | None = None,
+    program_account_id: int | None = None,
+    tutor_account_id: int | None = None,
 ) -> Deposit:
     """Pay a completed session from the budget of the program that covers it (the
     organization's own budget when there is none) into the tutor's account.
 
     Four statements once both accounts exist: the budget account's id (read, never locked),
     the tutor's balance (`UPDATE … RETURNING`, the only row locked), the transfer and its two
-    entries.
+    entries. The caller may pass the ids it read with the program or its session
+    (`program_account_id_expression`, `tutor_account_id_expression`; None where the account
+    does not exist yet, and it is read or created here): with both, three statements, and the
+    tutor's balance is the last of them, so its row stays locked only from there to the
+    caller's commit (every completion of one tutor queues on that row).
     """
     _require_transaction()
     _check_amount(amount_cents)
-    budget_id = (
-        _org_account_id(organization=organization, kind=AccountKind.ORG_BUDGET)
-        if program is None
-        else _program_account_id(organization=organization, program=program)
-    )
-    tutor_account_id, balance = _add_to_tutor_balance(
-        organization=organization, tutor_id=tutor_id, amount_cents=amount_cents
-    )
+    if program is None:
+        budget_id = _org_account_id(organization=organization, kind=AccountKind.ORG_BUDGET)
+    elif program_account_id is not None:
+        budget_id = program_account_id
+    else:
+        budget_id = _program_account_id(organization=organization, program=program)
+    balance: int | None = None
+    if tutor_account_id is None:
+        tutor_account_id, balance = _add_to_tutor_balance(
+            organization=organization, tutor_id=tutor_id, amount_cents=amount_cents
+        )
     transfer = Transfer.objects.create(
         kind=TransferKind.EARNING,
         idempotency_key=f"earning:session:{session_id}",
@@ -233,7 +242,29 @@ def deposit_earning(
             Entry(transfer=transfer, account_id=tutor_account_id, amount_cents=amount_cents),
         ]
     )
+    if balance is None:
+        updated = _update_returning(
+            organization=organization,
+            tutor_id=tutor_id,
+            amount_cents=amount_cents,
+            account_id=tutor_account_id,
+        )
+        if updated is None:
+            raise RuntimeError(f"account {tutor_account_id} is not the tutor's earnings account")
+        balance = updated[1]
     return Deposit(transfer=transfer, tutor_balance_cents=balance)
+
+
+def tutor_account_id_expression() -> Subquery:
+    """The id of the session's tutor's earnings account in its organization's currency (the
+    one `deposit_earning` pays into), as an annotation on sessions; None until it exists."""
+    found = Account.objects.filter(
+        kind=AccountKind.TUTOR_EARNINGS,
+        organization_id=OuterRef("organization_id"),
+        user_id=OuterRef("tutor_id"),
+        currency=OuterRef("organization__currency"),
+    ).values("pk")[:1]
+    return Subquery(found)
 
 
 def _org_account_id(*, organization: Organization, kind: AccountKind) -> int:
@@ -251,6 +282,21 @@ def _org_account_id(*, organization: Organization, kind: AccountKind) -> int:
     if found is not None:
         return found
     return org_account(organization=organization, kind=kind).pk
+
+
+def program_account_id_expression(
+    *, program_field: str = "pk", currency: str | None = None
+) -> Subquery:
+    """The id of a program's budget account (the one `deposit_earning` pays from), as an
+    annotation on a row that names the program (a program, or a session through
+    `program_field="program_id"`); in `currency`, or else the row's organization's. None
+    until the account exists."""
+    found = Account.objects.filter(
+        kind=AccountKind.PROGRAM_BUDGET,
+        program_id=OuterRef(program_field),
+        currency=OuterRef("organization__currency") if currency is None else currency,
+    ).values("pk")[:1]
+    return Subquery(found)
 
 
 def _program_account_id(*, organization: Organization, program: Program) -> int:
@@ -295,14 +341,13 @@ def _add_to_tutor_balance(
 
 
 def _update_returning(
-    *, organization: Organization, tutor_id: int, amount_cents: int
+    *, organization: Organization, tutor_id: int, amount_cents: int, account_id: int | None = None
 ) -> tuple[int, int] | None:
     # The ORM's update() cannot return the new value; SQLite (3.35+) and PostgreSQL both
     # support UPDATE … RETURNING, with the same quoting of names.
     sql = (
         'UPDATE "ledger_account" SET "balance_cents" = "balance_cents" + %s '
         'WHERE "kind" = %s AND "organization_id" = %s AND "user_id" = %s AND "currency" = %s '
-        'RETURNING "id", "balance_cents"'
     )
     params: list[int | str] = [
         amount_cents,
@@ -311,6 +356,10 @@ def _update_returning(
         tutor_id,
         organization.currency,
     ]
+    if account_id is not None:
+        sql += 'AND "id" = %s '
+        params.append(account_id)
+    sql += 'RETURNING "id", "balance_cents"'
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

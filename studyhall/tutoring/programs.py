@@ -24,12 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 
 from studyhall.accounts.models import User
 from studyhall.core.errors import RuleViolation
 from studyhall.core.money import earnings_cents
 from studyhall.ledger.models import AccountKind, Entry
+from studyhall.ledger.services import program_account_id_expression
 from studyhall.orgs.models import BudgetUnit, Course, Organization, Program
 from studyhall.orgs.selectors import hourly_rate_cents, hourly_rate_expression
 from studyhall.tutoring.models import Correction, Session, Status
@@ -158,7 +159,6 @@ def usage_of(
 @dataclass(frozen=True)
 class Funding:
     program: Program
-    usage: Usage
     cost: int
 
 
@@ -180,13 +180,25 @@ def choose_program(
     Among the programs that cover it, the first (soonest to end) with enough left; if none
     covers it, the default program. `lock` holds the candidate programs' rows until the
     transaction ends (booking: two bookings cannot both take what is left).
+
+    One query reads the candidates and the default program together, each with the id of its
+    budget account (`budget_account_id`, None until it exists). What a program has left is
+    counted only for the capped programs tried before the first one without a cap.
     """
     day = start.astimezone(organization.zone).date()
-    candidates = list(
-        Program.objects.filter(
-            organization=organization, archived_at__isnull=True, is_default=False, courses=course
-        ).order_by("ends_on", "pk")
+    pays_for_course = Program.courses.through.objects.filter(
+        program_id=OuterRef("pk"), course_id=course.pk
     )
+    found = list(
+        Program.objects.filter(organization=organization, archived_at__isnull=True)
+        .filter(
+            Q(Exists(pays_for_course), is_default=False)
+            | Q(is_default=True, starts_on__lte=day, ends_on__gte=day)
+        )
+        .annotate(budget_account_id=program_account_id_expression(currency=organization.currency))
+        .order_by("ends_on", "pk")
+    )
+    candidates = [p for p in found if not p.is_default]
     student_ids = {s.pk for s in students}
     members = _members_of([p.pk for p in candidates], student_ids)
     tutors = _tutors_of([p.pk for p in candidates])
@@ -209,20 +221,10 @@ def choose_program(
             day=day,
             actor=actor,
         )
-        default = (
-            Program.objects.filter(
-                organization=organization,
-                is_default=True,
-                archived_at__isnull=True,
-                starts_on__lte=day,
-                ends_on__gte=day,
-            )
-            .order_by("pk")
-            .first()
-        )
-        if default is None:
+        defaults = [p for p in found if p.is_default]
+        if not defaults:
             raise refusal
-        covering = [default]
+        covering = [min(defaults, key=lambda p: p.pk)]
     if lock:
         list(
             Program.objects.select_for_update()
@@ -230,12 +232,20 @@ def choose_program(
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-    usage = usage_of(covering, exclude_session_id=exclude_session_id)
+    capped: list[Program] = []
+    for program in covering:
+        if program.budget_amount is None:
+            break
+        capped.append(program)
+    usage = usage_of(capped, exclude_session_id=exclude_session_id) if capped else {}
     for program in covering:
         needed = cost(program, minutes=minutes, rate_cents=rate_cents)
+        if program.budget_amount is None:
+            return Funding(program=program, cost=needed)
         left = usage[program.pk].left
         if left is None or needed <= left:
-            return Funding(program=program, usage=usage[program.pk], cost=needed)
+            return Funding(program=program, cost=needed)
+    # Every covering program is capped and none has enough left.
     fullest = max(covering, key=lambda p: usage[p.pk].left or 0)
     raise budget_refusal(
         usage[fullest.pk],

@@ -392,14 +392,19 @@ def complete(
     if result.replayed:
         response[REPLAYED_HEADER] = "true"
         return _render(result.completion.session_id, actor)
-    # Built from what the completion wrote and read under its lock: only the viewer's right
-    # to see earnings and an open new-time proposal are looked up.
+    # Built from what the completion wrote and read under its lock: no query, unless the
+    # lock saw an open new-time proposal. Whoever completes (the tutor, or Support) sees the
+    # earnings without the organization-admin check.
     session = result.completion.session
-    admin_orgs = frozenset() if actor.is_support_agent else selectors.admin_organization_ids(actor)
+    proposal = (
+        booking_selectors.open_proposals([session.pk]).get(session.pk)
+        if result.open_proposal
+        else None
+    )
     return session_out(
         session,
-        show_earnings=_sees_earnings(actor, session, admin_orgs),
-        proposal=booking_selectors.open_proposals([session.pk]).get(session.pk),
+        show_earnings=session_permissions(actor, session).see_earnings,
+        proposal=proposal,
         participants=result.participants,
         corrections=[],
     )

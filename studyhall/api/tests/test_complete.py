@@ -19,7 +19,14 @@ from studyhall.ledger.models import Account, Entry, Transfer
 from studyhall.ledger.selectors import balance_cents
 from studyhall.testing import factories as f
 from studyhall.tutoring.call_presence import NoCallPresence
-from studyhall.tutoring.models import Completion, Mode, ParticipantState, Session, Status
+from studyhall.tutoring.models import (
+    Completion,
+    Mode,
+    ParticipantState,
+    Session,
+    Status,
+    TimeProposal,
+)
 
 if TYPE_CHECKING:
     from conftest import Cast
@@ -637,3 +644,33 @@ def test_an_overlong_idempotency_key_is_refused(session: Session, tutor: Api) ->
         "The Idempotency-Key must be printable text of at most 128 characters (a UUID works well)."
     )
     assert_nothing_written(session)
+
+
+def test_a_new_time_still_open_at_completion_is_in_the_answer(
+    cast: Cast, session: Session, tutor: Api
+) -> None:
+    """The call began before a proposed new time was answered: the completion's answer, built
+    from what the lock read, still shows it (and without one, says none)."""
+    later = session.scheduled_start + timedelta(days=2)
+    proposal = TimeProposal.objects.create(
+        session=session,
+        proposed_by=cast.student,
+        by_tutor=False,
+        scheduled_start=later,
+        planned_minutes=60,
+        previous_start=session.scheduled_start,
+        previous_minutes=60,
+        previous_status=Status.SCHEDULED,
+    )
+    response = complete(tutor, session, {"minutes": 60, "recap": RECAP})
+    assert response.status_code == 200, response.content
+    assert response.json()["proposal"]["id"] == proposal.pk
+    other = f.make_session(
+        org=cast.org,
+        tutor=cast.tutor,
+        students=[cast.student],
+        start=timezone.now() - timedelta(hours=1),
+    )
+    response = complete(tutor, other, {"minutes": 60, "recap": RECAP})
+    assert response.status_code == 200, response.content
+    assert response.json()["proposal"] is None

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from studyhall.accounts.models import User
@@ -14,7 +14,11 @@ from studyhall.core import audit
 from studyhall.core.errors import Conflict, InvalidInput
 from studyhall.core.money import earnings_cents, format_cents
 from studyhall.core.text import clean_text
-from studyhall.ledger.services import deposit_earning
+from studyhall.ledger.services import (
+    deposit_earning,
+    program_account_id_expression,
+    tutor_account_id_expression,
+)
 from studyhall.orgs.models import Program
 from studyhall.orgs.selectors import hourly_rate_expression
 from studyhall.tutoring import lifecycle
@@ -26,8 +30,10 @@ from studyhall.tutoring.models import (
     NoShowRole,
     Participant,
     ParticipantState,
+    ProposalState,
     Session,
     Status,
+    TimeProposal,
 )
 from studyhall.tutoring.permissions import session_permissions
 from studyhall.tutoring.programs import budget_refusal, choose_program, cost, usage_of
@@ -57,6 +63,9 @@ class CompletionResult:
     # completion's earning loaded) and its participants with their users, so that a response
     # can be built without reading them again. Empty for a replay.
     participants: list[Participant] = field(default_factory=list)
+    # Whether the session had an open new-time proposal when it was locked (the response
+    # reads it only then).
+    open_proposal: bool = False
 
 
 def complete_session(
@@ -185,11 +194,26 @@ def _complete(
     organization = session.organization
     rate = int(session.__dict__["rate_cents"])
     amount = earnings_cents(hourly_rate_cents=rate, minutes=minutes)
-    program = _funding_program(
+    program, program_account_id = _funding_program(
         session, participants=participants, minutes=minutes, rate_cents=rate, actor=actor
     )
+    # What needs nothing from the deposit goes first: the deposit locks the tutor's balance,
+    # which every other completion of this tutor waits for until we commit.
+    lifecycle.move(session, Status.COMPLETED)
+    session.save(update_fields=["status", "ended_at", "updated_at", "program"])
+    after_commit_send_recap(session_id=session.pk)
+    for participant in no_shows:
+        count_no_show(
+            organization=organization,
+            user_id=participant.user_id,
+            role=NoShowRole.STUDENT,
+            actor=actor,
+            now=now,
+        )
     deposit = deposit_earning(
         program=program,
+        program_account_id=program_account_id,
+        tutor_account_id=session.__dict__["tutor_account_id"],
         organization=organization,
         tutor_id=session.tutor_id,
         session_id=session.pk,
@@ -223,8 +247,6 @@ def _complete(
         actor=actor,
         now=now,
     )
-    lifecycle.move(session, Status.COMPLETED)
-    session.save(update_fields=["status", "ended_at", "updated_at", "program"])
     audit.record(
         actor=actor,
         action="session.completed" if reason is None else "session.completed_by_support",
@@ -246,24 +268,32 @@ def _complete(
         tutor_balance_cents=deposit.tutor_balance_cents,
         program_id=program.pk,
     )
-    for participant in no_shows:
-        count_no_show(
-            organization=organization,
-            user_id=participant.user_id,
-            role=NoShowRole.STUDENT,
-            actor=actor,
-            now=now,
-        )
-    after_commit_send_recap(session_id=session.pk)
     session.completion = completion
-    return CompletionResult(completion, replayed=False, participants=participants)
+    return CompletionResult(
+        completion,
+        replayed=False,
+        participants=participants,
+        open_proposal=bool(session.__dict__["open_proposal"]),
+    )
 
 
 def _lock_query() -> QuerySet[Session]:
+    """The session with its program, the tutor's rate, the program's budget account, the
+    tutor's earnings account and whether a new time is open. An account's id never changes
+    once it exists (a snapshot from before the lock waited is still right, and a missing one
+    is looked up or created again); an
+    open proposal only starts before the session does, so none can open while it is
+    completed."""
+    open_proposal = TimeProposal.objects.filter(session=OuterRef("pk"), state=ProposalState.OPEN)
     return (
         Session.objects.select_for_update(of=("self",))
         .select_related("program")
-        .annotate(rate_cents=hourly_rate_expression())
+        .annotate(
+            rate_cents=hourly_rate_expression(),
+            program_account_id=program_account_id_expression(program_field="program_id"),
+            tutor_account_id=tutor_account_id_expression(),
+            open_proposal=Exists(open_proposal),
+        )
     )
 
 
@@ -274,10 +304,11 @@ def _funding_program(
     minutes: int,
     rate_cents: int,
     actor: User,
-) -> Program:
+) -> tuple[Program, int | None]:
     """The program that pays: the one booked with the session (its reservation covers the
     planned length; logged time beyond it must fit what the program has left), or for a
-    session booked before programs existed, the program that covers it now."""
+    session booked before programs existed, the program that covers it now. With the id of
+    its budget account where it was read with it."""
     program = session.program
     if program is None:
         students = [p.user for p in participants if p.state == ParticipantState.ACCEPTED]
@@ -294,15 +325,16 @@ def _funding_program(
             exclude_session_id=session.pk,
         )
         session.program = funding.program
-        return funding.program
+        return funding.program, getattr(funding.program, "budget_account_id", None)
+    account_id: int | None = session.__dict__["program_account_id"]
     if program.budget_amount is None:
-        return program
+        return program, account_id
     usage = usage_of([program], exclude_session_id=session.pk)[program.pk]
     needed = cost(program, minutes=minutes, rate_cents=rate_cents)
     left = usage.left
     if left is not None and needed > left:
         raise budget_refusal(usage, needed=needed, minutes=minutes)
-    return program
+    return program, account_id
 
 
 def _mark_no_shows(participants: list[Participant], user_ids: Collection[int]) -> list[Participant]:
