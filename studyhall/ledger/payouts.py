@@ -566,9 +566,21 @@ def run_payouts(*, now: datetime | None = None) -> RunSummary:
     are due (and those that timed out before), and take back failed Stripe transfers."""
     now = now or timezone.now()
     summary = RunSummary()
-    for organization in Organization.objects.order_by("pk"):
-        week = last_finished_week(now, organization.zone)
-        result = build_batch(organization_id=organization.pk, week_start=week, actor=None, now=now)
+    # Each organization's last finished week, and only those still without a batch are built
+    # (two reads, however many organizations; `build_batch` checks again under its claim).
+    weeks = {
+        organization.pk: last_finished_week(now, organization.zone)
+        for organization in Organization.objects.only("pk", "time_zone").order_by("pk")
+    }
+    built = set(
+        PayoutBatch.objects.filter(week_start__in=set(weeks.values())).values_list(
+            "organization_id", "week_start"
+        )
+    )
+    for organization_id, week in weeks.items():
+        if (organization_id, week) in built:
+            continue
+        result = build_batch(organization_id=organization_id, week_start=week, actor=None, now=now)
         if result.created:
             summary.batches_built.append(result.batch.pk)
     # Only payouts whose date has come somewhere on Earth are read (no zone is more than 14 h

@@ -6,10 +6,11 @@ reminder has a window — from its moment to the next reminder's moment — and 
 run falls inside it. A run that falls later (the worker was down) sends only the reminder
 that is current, never a stale "24 hours left" when 3 are left.
 
-Cost: each run reads only what may be due and is not yet claimed — the before-the-session
-reminders are picked out in the query (the current window, no claim yet), the "log your
-session" ones from the tutor's open sessions with their claims read in the same round trip —
-so a run with nothing due costs a handful of statements however many sessions there are.
+Cost: each run reads only what is due and not yet claimed — the before-the-session reminders
+and the "log your session" ones are both picked out in the query (the current window, no
+claim yet; for logging, the deadline worked out in SQL as `completion_deadline` does) — so a
+run with nothing due costs a handful of statements and reads no session, however many there
+are.
 
 Idempotence and durability: the due reminders are claimed in bulk (`SentReminder` rows, one
 per session, person, kind and moment, unique) and, in the same transaction, one task is
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Case, CharField, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
 from django.utils import timezone
 from django_tasks import task
 
@@ -144,14 +145,40 @@ def _unclaimed_before_start(now: datetime) -> list[tuple[Session, ReminderKind]]
 
 
 def _open_for_logging(now: datetime) -> QuerySet[Session]:
-    """The sessions a tutor may still have to log, with the log reminders already claimed."""
-    return selectors.with_details(
+    """The sessions whose current "log your session" reminder is due and not yet claimed,
+    with the log reminders already claimed: `due_for_logging`'s windows worked out in the
+    query (between the end and the deadline; the last reminder whose moment has passed,
+    counting only those after the end), so a run with none due reads none. The caller checks
+    each one found again in Python, with the same rules."""
+    current = Case(
+        *(
+            When(
+                organization__grace_hours__gt=left / timedelta(hours=1),
+                log_deadline__lte=now + left,
+                then=Value(kind.value),
+            )
+            # The nearest the deadline first: 4 hours left, then 24.
+            for kind, left in sorted(LOG_LEFT, key=lambda pair: pair[1])
+        ),
+        default=Value(R.LOG_AT_END.value),
+        output_field=CharField(),
+    )
+    claimed = SentReminder.objects.filter(session=OuterRef("pk"), kind=OuterRef("log_kind"))
+    due = (
         Session.objects.filter(
-            status__in=lifecycle.COMPLETABLE,
+            status__in=sorted(lifecycle.COMPLETABLE - {Status.IN_PROGRESS}),
             scheduled_start__lte=now,
             scheduled_start__gte=now - LOG_LOOKBACK,
+            completion__isnull=True,
         )
-    ).prefetch_related(
+        .annotate(
+            log_ended=selectors.ended_expression(), log_deadline=selectors.deadline_expression()
+        )
+        .filter(log_ended__lte=now, log_deadline__gt=now)
+        .annotate(log_kind=current)
+        .exclude(Exists(claimed))
+    )
+    return selectors.with_details(due).prefetch_related(
         Prefetch(
             "sent_reminders",
             queryset=SentReminder.objects.filter(kind__in=LOG_REMINDER_KINDS),

@@ -4,19 +4,29 @@ however many sessions there are."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import (
     Avg,
+    Case,
     Count,
+    DateTimeField,
+    DurationField,
     Exists,
+    Expression,
+    ExpressionWrapper,
+    F,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
     prefetch_related_objects,
 )
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from studyhall.accounts.models import User
@@ -70,6 +80,46 @@ def deadline_of(session: Session) -> datetime:
         call_ended_at=session.call_ended_at,
         grace_hours=session.organization.grace_hours,
         classroom_closes_at=session.classroom_closes_at,
+    )
+
+
+_MINUTE = Value(timedelta(minutes=1), output_field=DurationField())
+_HOUR = Value(timedelta(hours=1), output_field=DurationField())
+
+
+def _times(field: str, unit: Value) -> ExpressionWrapper:
+    # A plain integer (the fields are positive integers, which SQLite's duration arithmetic
+    # does not take as such), times the unit.
+    count = ExpressionWrapper(F(field), output_field=IntegerField())
+    return ExpressionWrapper(count * unit, output_field=DurationField())
+
+
+def ended_expression() -> Expression:
+    """When the session counts as ended for logging (rule 8, as `completion_deadline` works it
+    out, less the grace hours), as an annotation on sessions: the scheduled end, or a later
+    end of the call up to the classroom's closing time."""
+    scheduled_end = ExpressionWrapper(
+        F("scheduled_start") + _times("planned_minutes", _MINUTE), output_field=DateTimeField()
+    )
+    closes = ExpressionWrapper(
+        scheduled_end + _times("organization__classroom_closes_minutes", _MINUTE),
+        output_field=DateTimeField(),
+    )
+    return Case(
+        When(
+            call_ended_at__gt=scheduled_end,
+            then=Least(F("call_ended_at"), Greatest(closes, scheduled_end)),
+        ),
+        default=scheduled_end,
+        output_field=DateTimeField(),
+    )
+
+
+def deadline_expression() -> Expression:
+    """`deadline_of` as an annotation on sessions: the grace hours after `ended_expression`."""
+    return ExpressionWrapper(
+        ended_expression() + _times("organization__grace_hours", _HOUR),
+        output_field=DateTimeField(),
     )
 
 

@@ -25,7 +25,7 @@ from studyhall.notifications.models import (
 from studyhall.testing import factories as f
 from studyhall.testing.tasks import run_queued_tasks
 from studyhall.tutoring.models import Mode, ParticipantState, Session, Status
-from studyhall.tutoring.reminders import send_due_reminders
+from studyhall.tutoring.reminders import _open_for_logging, send_due_reminders
 from studyhall.tutoring.services.completion import complete_session
 
 if TYPE_CHECKING:
@@ -349,3 +349,70 @@ def test_due_reminders_are_claimed_in_one_statement(cast: Cast, outbox: list) ->
     assert outbox == []
     run_queued_tasks()
     assert len(outbox) == 10
+
+
+def test_a_run_with_many_sessions_to_log_and_none_due_reads_no_session(
+    cast: Cast, outbox: list, django_assert_num_queries: Any
+) -> None:
+    """Sessions inside their logging window whose current reminder is already claimed are
+    left out by the query itself: three reads (the two before-the-session windows and the
+    logging one), none of them returning a row, so no participant or claim is read either."""
+    for n in range(30):
+        booked(cast, start=START - 23 * H + timedelta(minutes=n))
+    assert run_at(START - 20 * H) == 30
+    moment = START - 20 * H + 2 * timedelta(minutes=1)
+    with time_machine.travel(moment, tick=False), django_assert_num_queries(3):
+        assert send_due_reminders() == 0
+    assert list(_open_for_logging(moment)) == []
+
+
+LATE_CALL = END + timedelta(minutes=40)  # a call that ran 40 minutes past the end
+CLOSES = END + timedelta(minutes=90)  # the classroom's closing (policy: 90 minutes)
+US = timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize(
+    ("call_ended", "ended"),
+    [(None, END), (LATE_CALL, LATE_CALL), (END + 30 * H, CLOSES)],
+    ids=["no call", "late call", "call past the closing"],
+)
+def test_the_query_finds_each_log_reminder_from_its_first_moment_to_its_last(
+    cast: Cast, call_ended: datetime | None, ended: datetime
+) -> None:
+    session = booked(cast, mode=Mode.ONLINE, status=Status.SCHEDULED)
+    Session.objects.filter(pk=session.pk).update(call_ended_at=call_ended)
+    deadline = ended + 72 * H
+    windows = [
+        (ended, deadline - 24 * H, R.LOG_AT_END),
+        (deadline - 24 * H, deadline - 4 * H, R.LOG_24H_LEFT),
+        (deadline - 4 * H, deadline, R.LOG_4H_LEFT),
+    ]
+
+    def found(moment: datetime) -> list[int]:
+        return [s.pk for s in _open_for_logging(moment)]
+
+    assert found(ended - US) == []
+    for opens, closes, kind in windows:
+        assert found(opens) == [session.pk], kind
+        assert found(closes - US) == [session.pk], kind
+        with time_machine.travel(opens, tick=False):
+            assert send_due_reminders() == 1
+        assert SentReminder.objects.filter(session=session, kind=kind).count() == 1
+        # Claimed: gone from the query until the next reminder's moment.
+        assert found(opens) == []
+        assert found(closes - US) == []
+    assert found(deadline) == []
+
+
+def test_the_query_leaves_out_sessions_in_a_call_completed_or_past_their_deadline(
+    cast: Cast,
+) -> None:
+    in_call = booked(cast, status=Status.IN_PROGRESS)
+    done = booked(cast, start=START + timedelta(minutes=5))
+    with time_machine.travel(END + 2 * H, tick=False):
+        complete_session(session_id=done.pk, actor=cast.tutor, minutes=60, recap=f.GOOD_RECAP)
+    late = booked(cast, start=START - 80 * H)
+    due = booked(cast, start=START + timedelta(minutes=10))
+    found = {s.pk for s in _open_for_logging(END + 3 * H)}
+    assert found == {due.pk}
+    assert not {in_call.pk, done.pk, late.pk} & found
