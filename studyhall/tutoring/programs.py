@@ -189,7 +189,7 @@ def choose_program(
     pays_for_course = Program.courses.through.objects.filter(
         program_id=OuterRef("pk"), course_id=course.pk
     )
-    found = list(
+    found: list[Program] = list(
         Program.objects.filter(organization=organization, archived_at__isnull=True)
         .filter(
             Q(Exists(pays_for_course), is_default=False)

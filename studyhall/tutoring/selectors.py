@@ -87,7 +87,7 @@ _MINUTE = Value(timedelta(minutes=1), output_field=DurationField())
 _HOUR = Value(timedelta(hours=1), output_field=DurationField())
 
 
-def _times(field: str, unit: Value) -> ExpressionWrapper:
+def _times(field: str, unit: Value) -> Expression:
     # A plain integer (the fields are positive integers, which SQLite's duration arithmetic
     # does not take as such), times the unit.
     count = ExpressionWrapper(F(field), output_field=IntegerField())
