@@ -84,6 +84,8 @@ ENV = {
     "PGAPPNAME": APP_NAME,
     "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     "STUDYHALL_DB_POOL_SIZE": str(POOL_SIZE),
+    # As the README's production recipe and scripts/serve.sh run it.
+    "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
 }
 
 
