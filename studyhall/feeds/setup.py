@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
 
-import asyncssh
 from django.conf import settings
 from django.utils import timezone
 
@@ -92,6 +91,8 @@ def confined_folder(organization: Organization, value: str, *, field: str, curre
 def host_key_line(text: str) -> str:
     """The server's public key out of a known_hosts line (`host ssh-ed25519 AAAA…`) or a
     public key line (`ssh-ed25519 AAAA… comment`), as `type base64`; or a refusal."""
+    import asyncssh  # large; imported where used (see feeds.sftp)
+
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     refusal = InvalidInput(
         "Paste the server's host key as one line of known_hosts (host ssh-ed25519 AAAA…) or "
@@ -115,6 +116,8 @@ def host_key_line(text: str) -> str:
 
 
 def checked_private_key(text: str) -> str:
+    import asyncssh
+
     try:
         asyncssh.import_private_key(text)
     except (asyncssh.KeyImportError, ValueError) as exc:

@@ -1,5 +1,8 @@
 """The college's SFTP server, through asyncssh: push files, fetch one. The server's host key
-is pinned in the feed's settings, so a server that changed (or an impostor) is refused."""
+is pinned in the feed's settings, so a server that changed (or an impostor) is refused.
+
+asyncssh is imported inside each function: it is large, and a web worker that never talks to
+an SFTP server should not hold it."""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import asyncssh
 
 from studyhall.feeds.models import FeedConfig
 
@@ -20,6 +21,8 @@ class SftpFailed(Exception):
 
 
 def _options(config: FeedConfig, timeout: float = CONNECT_TIMEOUT_SECONDS) -> dict[str, Any]:
+    import asyncssh
+
     if not config.sftp_host_key.strip():
         raise SftpFailed("The SFTP server's host key is not set, so it cannot be verified.")
     try:
@@ -45,6 +48,8 @@ def _options(config: FeedConfig, timeout: float = CONNECT_TIMEOUT_SECONDS) -> di
 
 
 def _run(coroutine: Any) -> Any:
+    import asyncssh
+
     try:
         return asyncio.run(coroutine)
     except TimeoutError as exc:
@@ -56,6 +61,7 @@ def _run(coroutine: Any) -> Any:
 def push(config: FeedConfig, files: Sequence[Path]) -> None:
     """Upload each file into the configured directory, under a temporary name first and
     renamed at the end, so the college never reads half a file."""
+    import asyncssh
 
     async def go() -> None:
         async with asyncssh.connect(**_options(config)) as conn, conn.start_sftp_client() as sftp:
@@ -71,6 +77,7 @@ def push(config: FeedConfig, files: Sequence[Path]) -> None:
 
 def fetch(config: FeedConfig, remote_path: str) -> bytes | None:
     """The file's bytes, or None when there is no such file tonight."""
+    import asyncssh
 
     async def go() -> bytes | None:
         async with asyncssh.connect(**_options(config)) as conn, conn.start_sftp_client() as sftp:
@@ -88,6 +95,7 @@ def fetch(config: FeedConfig, remote_path: str) -> bytes | None:
 def list_directory(config: FeedConfig, directory: str, *, timeout: float) -> list[str]:
     """The names in `directory` on the server, sorted; the whole exchange within `timeout`
     seconds (the console's connection test)."""
+    import asyncssh
 
     async def go() -> list[str]:
         options = _options(config, timeout)

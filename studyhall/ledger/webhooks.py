@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import stripe
 from django.conf import settings
 from django.db import transaction
 
@@ -44,6 +43,8 @@ class InvalidSignature(DomainError):
 
 
 def verified_stripe_event(*, payload: bytes, signature: str | None) -> dict[str, Any]:
+    import stripe  # imported where used, as in ledger.providers.stripe_connect
+
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
         raise StripeNotConfigured("Stripe webhooks are not set up (STRIPE_WEBHOOK_SECRET).")

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import stripe
 from django.conf import settings
 
 from studyhall.ledger.providers.base import (
@@ -24,6 +23,8 @@ from studyhall.ledger.providers.base import (
 )
 
 if TYPE_CHECKING:
+    import stripe
+
     from studyhall.ledger.models import Payout
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ def stripe_configured() -> bool:
 
 
 def client_from_settings() -> stripe.StripeClient:
+    # The client library is imported where it is used: a web worker that never pays anyone
+    # out does not hold it in memory.
+    import stripe
+
     if not settings.STRIPE_SECRET_KEY:
         raise StripeNotConfigured(
             "Stripe payouts are not set up on this server (STRIPE_SECRET_KEY is empty); ask "
@@ -88,6 +93,8 @@ def payout_key(payout: Payout, step: str) -> str:
 
 def _call(what: str, request: Callable[[], T]) -> T:
     """Run one Stripe request, sorting its failures into "try again" and "refused"."""
+    import stripe
+
     try:
         return request()
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
