@@ -70,7 +70,10 @@ def test_an_unknown_slot_is_a_template_error() -> None:
 def test_the_apps_register_their_panels_at_start() -> None:
     registered = {slot: [p.template for p in panels.panels_in(slot)] for slot in Slot}
     assert registered == {
-        Slot.SESSION_AFTER_FACTS: ["calendars/_add_to_calendar.html"],
+        Slot.SESSION_AFTER_FACTS: [
+            "calendars/_add_to_calendar.html",
+            "console/_session_absence_link.html",
+        ],
         Slot.SESSION_CLASSROOM: ["calls/_session_classroom.html"],
         Slot.SESSION_AFTER_COMPLETION: ["support/_session_support.html"],
         Slot.SESSION_ROW: ["support/_session_row.html"],
