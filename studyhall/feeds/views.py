@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 
 from studyhall.console.pages import console_page, render_console
 from studyhall.core.errors import Forbidden, NotFound
+from studyhall.core.streaming import streaming_content
 from studyhall.feeds.access import admin_organization
 from studyhall.feeds.exports import EXPORTS, export_named
 from studyhall.orgs.models import Organization
@@ -16,8 +17,12 @@ from studyhall.web.refusals import forbidden_page
 from studyhall.web.viewer import HtmxRequest, viewer_of
 
 
-def csv_download(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+def csv_download(
+    request: HttpRequest, lines: Iterator[str], filename: str
+) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        streaming_content(request, lines), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -43,4 +48,6 @@ def export_download(
     export = export_named(filename)
     if export is None:
         raise Http404("There is no such export.")
-    return csv_download(export.lines(organization), f"{organization.slug}-{export.filename}")
+    return csv_download(
+        request, export.lines(organization), f"{organization.slug}-{export.filename}"
+    )

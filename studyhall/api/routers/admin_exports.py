@@ -8,6 +8,7 @@ from ninja import Router, Schema
 from studyhall.api.auth import actor_of
 from studyhall.api.schemas import ProblemOut
 from studyhall.core.errors import NotFound
+from studyhall.core.streaming import streaming_content
 from studyhall.feeds.access import admin_organization
 from studyhall.feeds.exports import EXPORTS, export_named
 
@@ -56,7 +57,8 @@ def download_export(request: HttpRequest, org_id: int, filename: str) -> Streami
             code="unknown_export",
         )
     response = StreamingHttpResponse(
-        export.lines(organization), content_type="text/csv; charset=utf-8"
+        streaming_content(request, export.lines(organization)),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (
         f'attachment; filename="{organization.slug}-{export.filename}"'
