@@ -50,6 +50,7 @@ from studyhall.tutoring.models import (
     Rating,
     Session,
     Status,
+    TutorAbsenceReport,
 )
 from studyhall.tutoring.services.ratings import LOW_RATING
 
@@ -614,6 +615,16 @@ def session_of(organization: Organization, session_id: int) -> Session | None:
             Prefetch("participants", queryset=Participant.objects.select_related("user"))
         )
         .first()
+    )
+
+
+def absence_reports_of(session: Session) -> list[TutorAbsenceReport]:
+    """The students' reports that the session's tutor did not come, oldest first, with who
+    reported and who decided."""
+    return list(
+        TutorAbsenceReport.objects.filter(session=session)
+        .select_related("reporter", "resolved_by")
+        .order_by("created_at", "pk")
     )
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from studyhall.console import forms, selectors
 from studyhall.console.pages import SHOWN, console_page, render_console
 from studyhall.orgs.models import Organization
-from studyhall.tutoring.models import AbsenceReportState, TutorAbsenceReport
+from studyhall.tutoring.models import AbsenceReportState
 from studyhall.tutoring.services import no_shows
 from studyhall.web.viewer import HtmxRequest, viewer_of
 
@@ -43,11 +43,7 @@ def absence(request: HtmxRequest, organization: Organization, session_id: int) -
                 "and offered to book again.",
             )
             return redirect("console:home", org_id=organization.pk)
-    reports = list(
-        TutorAbsenceReport.objects.filter(session=session)
-        .select_related("reporter", "resolved_by")
-        .order_by("created_at", "pk")
-    )
+    reports = selectors.absence_reports_of(session)
     return render_console(
         request,
         organization,
