@@ -33,7 +33,7 @@ handler500 = "studyhall.web.errors.server_error"
 urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("", console_home.landing, name="landing"),
-    path("accounts/", include("allauth.urls")),
+    path("accounts/", include("studyhall.identity.allauth_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api_v1.urls),
     path("sessions/", include("studyhall.tutoring.urls")),

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from django.conf import settings
-from icalendar import Calendar, Event
 
 from studyhall.accounts.models import User
 from studyhall.tutoring.models import ON_SESSION, Session, Status
 from studyhall.tutoring.rules import duration_label
 from studyhall.tutoring.text import names
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 PRODID = "-//Studyhall//Tutoring sessions//EN"
 REFRESH = timedelta(hours=1)
@@ -38,6 +41,10 @@ def calendar_bytes(
     name: str,
     now: datetime,
 ) -> bytes:
+    # Imported when a feed is asked for, so that the web workers that never serve one do not
+    # hold the library.
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -55,6 +62,8 @@ def calendar_bytes(
 
 
 def session_event(session: Session, viewer: User, *, url: str, now: datetime) -> Event:
+    from icalendar import Event
+
     event = Event()
     event.add("uid", f"session-{session.pk}@{_domain()}")
     event.add("dtstamp", now.astimezone(UTC))

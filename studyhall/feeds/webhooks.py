@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -182,6 +181,9 @@ def deliver(message_id: int) -> Outcome:
     clock = time.monotonic()
     status_code: int | None = None
     error = ""
+    # Imported here: the HTTP client is only the worker's, not every web process's.
+    import httpx
+
     try:
         response = httpx.post(endpoint.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
         status_code = response.status_code

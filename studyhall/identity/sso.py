@@ -18,7 +18,6 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount, SocialApp
-from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 
 from studyhall.accounts.models import User
 from studyhall.core import audit
@@ -64,6 +63,10 @@ class CampusIdentity:
 
 def saml_idp_from_metadata(*, xml: str = "", url: str = "") -> SamlIdp:
     """The provider as its metadata (the XML, or fetched from its URL) describes it."""
+    # Imported here: python3-saml and lxml are for the admin saving a provider, not for every
+    # web worker.
+    from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
+
     try:
         if url:
             parsed = OneLogin_Saml2_IdPMetadataParser.parse_remote(url, timeout=10)
