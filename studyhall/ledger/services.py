@@ -183,11 +183,33 @@ def _check_amount(amount_cents: int) -> None:
         raise ValueError("a transfer moves a positive amount")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Deposit:
     transfer: Transfer
-    # The tutor's earnings balance right after this deposit.
-    tutor_balance_cents: int
+    organization: Organization
+    tutor_id: int
+    tutor_account_id: int
+    amount_cents: int
+    # The tutor's earnings balance right after this deposit; None until `settle` adds it.
+    tutor_balance_cents: int | None = None
+
+    def settle(self) -> int:
+        """Add the earning to the tutor's kept balance (once; again is a no-op) and return
+        the new balance. This takes the tutor's account row lock, which every other deposit
+        to this tutor then waits for until the caller commits."""
+        if self.tutor_balance_cents is None:
+            updated = _update_returning(
+                organization=self.organization,
+                tutor_id=self.tutor_id,
+                amount_cents=self.amount_cents,
+                account_id=self.tutor_account_id,
+            )
+            if updated is None:
+                raise RuntimeError(
+                    f"account {self.tutor_account_id} is not the tutor's earnings account"
+                )
+            self.tutor_balance_cents = updated[1]
+        return self.tutor_balance_cents
 
 
 def deposit_earning(
@@ -201,17 +223,22 @@ def deposit_earning(
     program: Program | None = None,
     program_account_id: int | None = None,
     tutor_account_id: int | None = None,
+    settle: bool = True,
 ) -> Deposit:
     """Pay a completed session from the budget of the program that covers it (the
     organization's own budget when there is none) into the tutor's account.
 
     Four statements once both accounts exist: the budget account's id (read, never locked),
-    the tutor's balance (`UPDATE … RETURNING`, the only row locked), the transfer and its two
-    entries. The caller may pass the ids it read with the program or its session
+    the transfer, its two entries and the tutor's balance (`UPDATE … RETURNING`, the only row
+    locked). The caller may pass the ids it read with the program or its session
     (`program_account_id_expression`, `tutor_account_id_expression`; None where the account
-    does not exist yet, and it is read or created here): with both, three statements, and the
-    tutor's balance is the last of them, so its row stays locked only from there to the
-    caller's commit (every completion of one tutor queues on that row).
+    does not exist yet, and it is read or created here): with both, three statements.
+
+    With `settle=False` the tutor's balance is left for the caller to add with
+    `Deposit.settle()` as the last statement before its commit, so that the row stays locked
+    only for that statement and the commit (every completion of one tutor queues on it). A
+    caller that forgot would leave the balance short of its entries, which `check_ledger`
+    reports.
     """
     _require_transaction()
     _check_amount(amount_cents)
@@ -223,6 +250,7 @@ def deposit_earning(
         budget_id = _program_account_id(organization=organization, program=program)
     balance: int | None = None
     if tutor_account_id is None:
+        # The first earning creates the account, with this amount already in its balance.
         tutor_account_id, balance = _add_to_tutor_balance(
             organization=organization, tutor_id=tutor_id, amount_cents=amount_cents
         )
@@ -242,17 +270,17 @@ def deposit_earning(
             Entry(transfer=transfer, account_id=tutor_account_id, amount_cents=amount_cents),
         ]
     )
-    if balance is None:
-        updated = _update_returning(
-            organization=organization,
-            tutor_id=tutor_id,
-            amount_cents=amount_cents,
-            account_id=tutor_account_id,
-        )
-        if updated is None:
-            raise RuntimeError(f"account {tutor_account_id} is not the tutor's earnings account")
-        balance = updated[1]
-    return Deposit(transfer=transfer, tutor_balance_cents=balance)
+    deposit = Deposit(
+        transfer=transfer,
+        organization=organization,
+        tutor_id=tutor_id,
+        tutor_account_id=tutor_account_id,
+        amount_cents=amount_cents,
+        tutor_balance_cents=balance,
+    )
+    if settle:
+        deposit.settle()
+    return deposit
 
 
 def tutor_account_id_expression() -> Subquery:

@@ -197,8 +197,8 @@ def _complete(
     program, program_account_id = _funding_program(
         session, participants=participants, minutes=minutes, rate_cents=rate, actor=actor
     )
-    # What needs nothing from the deposit goes first: the deposit locks the tutor's balance,
-    # which every other completion of this tutor waits for until we commit.
+    # The tutor's balance is added last (`deposit.settle()` below): its row lock is what
+    # every other completion of this tutor waits for, until we commit.
     lifecycle.move(session, Status.COMPLETED)
     session.save(update_fields=["status", "ended_at", "updated_at", "program"])
     after_commit_send_recap(session_id=session.pk)
@@ -223,6 +223,7 @@ def _complete(
             f" · {duration_label(minutes)} at {format_cents(rate, organization.currency)}/h"
         ),
         created_by=actor,
+        settle=False,
     )
     earning = deposit.transfer
     completion = Completion.objects.create(
@@ -238,7 +239,10 @@ def _complete(
         recap_flag=recap_flag,
         **checked_recap.answers(),
     )
-    # Where the organization asks its students first, the earning waits, held, for them.
+    # Where the organization asks its students first, the earning waits, held, for them: the
+    # hold moves it out of the tutor's balance, so the balance must have it first.
+    if organization.confirmations_required:
+        deposit.settle()
     hold_for_confirmation(
         session=session,
         participants=participants,
@@ -265,9 +269,9 @@ def _complete(
         overlogged=overlogged,
         confirmed=warning.code if warning is not None else None,
         no_show_user_ids=sorted(p.user_id for p in no_shows),
-        tutor_balance_cents=deposit.tutor_balance_cents,
         program_id=program.pk,
     )
+    deposit.settle()
     session.completion = completion
     return CompletionResult(
         completion,

@@ -28,9 +28,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 # Statements inside the one transaction, without BEGIN and COMMIT: the locked read (with
 # the rate, the program's budget account and whether a new time is open), the idempotency
-# key's earlier use, the participants, the tutor's balance (UPDATE … RETURNING), the
-# transfer, its entries, the completion, the session's status, the audit entry, the
-# organization's webhook endpoints, and the recap's task. Online adds who is still in the
+# key's earlier use, the participants, the session's status, the recap's task, the transfer,
+# its entries, the completion, the audit entry, the organization's webhook endpoints, and
+# last the tutor's balance (UPDATE … RETURNING). Online adds who is still in the
 # call and the call's events (the measured time).
 IN_TRANSACTION: dict[str, int] = {Mode.IN_PERSON: 11, Mode.ONLINE: 13}
 # A session booked before programs existed first finds the program that covers it now, with
@@ -123,3 +123,29 @@ def test_the_api_answers_a_completion_from_what_it_wrote(cast: Cast, mode: str) 
     assert kinds["statement"] == 1 + IN_TRANSACTION[mode], [q["sql"] for q in ctx.captured_queries]
     if connection.vendor == "sqlite":
         assert kinds["commit"] == 1
+
+
+@pytest.mark.parametrize("mode", [Mode.IN_PERSON, Mode.ONLINE])
+def test_the_tutors_balance_is_the_last_statement_before_the_commit(cast: Cast, mode: str) -> None:
+    """Every completion of one tutor waits on that tutor's account row: it is locked by the
+    transaction's last statement, so it stays locked only for that statement and the commit."""
+    session = _ready(cast, mode)
+    with CaptureQueriesContext(connection) as ctx:
+        complete_session(
+            session_id=session.pk,
+            actor=cast.tutor,
+            minutes=30,
+            recap=f.GOOD_RECAP,
+            confirm_time=True,
+        )
+    statements = [
+        q["sql"].lstrip()
+        for q in ctx.captured_queries
+        if not q["sql"].lstrip().upper().startswith(("BEGIN", "COMMIT"))
+    ]
+    touching_accounts = [i for i, sql in enumerate(statements) if '"ledger_account"' in sql]
+    last = statements[-1]
+    assert last.startswith('UPDATE "ledger_account" SET "balance_cents"'), last
+    # The only other mention of the accounts is the locked read's subqueries (their ids).
+    assert touching_accounts[-1] == len(statements) - 1
+    assert all(statements[i].startswith("SELECT") for i in touching_accounts[:-1])
