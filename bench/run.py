@@ -196,7 +196,7 @@ def completion_sql(ctx: Context) -> tuple[str, int]:
         if sql.startswith('INSERT INTO "tutoring_completion"'):
             # (..., hourly_rate_cents, earning_id, completed_by_id, on_behalf_reason, ...)
             sql = re.sub(rf", {transfer_id}, (\d+), '", rf", {new_transfer}, \1, '", sql)
-        return re.sub(rf"\b{session_id}\b", ":sid", sql)
+        return with_session_variable(sql, session_id)
 
     # pgbench completes sessions that HTTP never will (it takes them from the other end).
     reserved, ctx.ready[:] = ctx.ready[:PGBENCH_SESSIONS], ctx.ready[PGBENCH_SESSIONS:]
@@ -205,6 +205,21 @@ def completion_sql(ctx: Context) -> tuple[str, int]:
     script = f"\\set sid random({lo}, {hi})\nBEGIN;\n{body}\nROLLBACK;\n"
     (ROOT / "var" / "bench-completion.sql").write_text(script)
     return script, len(statements)
+
+
+def with_session_variable(sql: str, session_id: int) -> str:
+    """The statement for pgbench's `:sid`. pgbench substitutes variables only outside quotes,
+    so an id inside a literal (the earning's idempotency key `'earning:session:42'`) becomes a
+    concatenation; left as it was, every pgbench client would insert the same key and wait on
+    the others' unique-index entry, a queue the HTTP completions never join."""
+    own = re.compile(rf"\b{session_id}\b")
+    parts = re.split(r"('(?:[^']|'')*')", sql)
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            parts[i] = own.sub(":sid", part)
+        elif own.search(part):
+            parts[i] = "(" + own.sub("' || :sid || '", part) + ")"
+    return "".join(parts)
 
 
 def pgbench(script: str, *, clients: int, seconds: float, workdir: Path) -> load.Result:

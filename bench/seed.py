@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from studyhall.accounts.models import User
-from studyhall.orgs.models import Course, Member, Membership, Role, TutorCourse
+from studyhall.orgs.models import Course, Member, Membership, Program, Role, TutorCourse
 from studyhall.testing import factories as f
 from studyhall.tutoring.models import Mode, Origin, Participant, ParticipantState, Session, Status
 
@@ -32,6 +32,9 @@ def seed(*, completable: int) -> dict[str, Any]:
     hashed = make_password(PASSWORD)
     with transaction.atomic():
         org = f.make_org(name="Bench College", time_zone="America/New_York", currency="USD")
+        # Every session booked today carries the program that pays for it (the organization's
+        # default one here), as booking records it.
+        program = Program.objects.get(organization=org, is_default=True)
         courses = [f.make_course(org, code=f"BEN {100 + i}") for i in range(20)]
         users = User.objects.bulk_create(
             [
@@ -90,6 +93,7 @@ def seed(*, completable: int) -> dict[str, Any]:
                 (
                     Session(
                         organization=org,
+                        program=program,
                         course=courses[rng.randrange(len(courses))],
                         tutor=tutor,
                         mode=Mode.IN_PERSON,
@@ -139,6 +143,7 @@ def seed_console() -> dict[str, dict[str, Any]]:
     for label, size in CONSOLE_SIZES.items():
         with transaction.atomic():
             org = f.make_org(name=console_org_name(size), time_zone="America/New_York")
+            program = Program.objects.get(organization=org, is_default=True)
             course = f.make_course(org, code="CON 101")
             admin = f.add_member(
                 org,
@@ -174,6 +179,7 @@ def seed_console() -> dict[str, dict[str, Any]]:
                 [
                     Session(
                         organization=org,
+                        program=program,
                         course=course,
                         tutor=tutor,
                         mode=Mode.IN_PERSON,
