@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from studyhall.accounts.models import User
 from studyhall.core.errors import Forbidden, NotFound
+from studyhall.core.queries import one_or_none
 from studyhall.orgs.models import Role
 from studyhall.orgs.selectors import roles_of
 from studyhall.tutoring.models import Session
@@ -19,7 +20,9 @@ def _find(session_id: object, queryset: QuerySet[Session] | None = None) -> Sess
     if isinstance(session_id, bool) or not isinstance(session_id, int) or session_id <= 0:
         raise NotFound("There is no such session.")
     qs = queryset if queryset is not None else Session.objects.all()
-    session = qs.select_related("organization", "course", "tutor").filter(pk=session_id).first()
+    session = one_or_none(
+        qs.select_related("organization", "course", "tutor").filter(pk=session_id)
+    )
     if session is None:
         raise NotFound("There is no such session.")
     return session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
@@ -281,13 +282,16 @@ def _complete(
     )
 
 
+@functools.cache
 def _lock_query() -> QuerySet[Session]:
     """The session with its program, the tutor's rate, the program's budget account, the
     tutor's earnings account and whether a new time is open. An account's id never changes
     once it exists (a snapshot from before the lock waited is still right, and a missing one
-    is looked up or created again); an
-    open proposal only starts before the session does, so none can open while it is
-    completed."""
+    is looked up or created again); an open proposal only starts before the session does, so
+    none can open while it is completed.
+
+    Built once per process and only ever cloned (`access_session` filters a copy): resolving
+    its four subqueries was a tenth of a completion's Python time."""
     open_proposal = TimeProposal.objects.filter(session=OuterRef("pk"), state=ProposalState.OPEN)
     return (
         Session.objects.select_for_update(of=("self",))
