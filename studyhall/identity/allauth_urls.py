@@ -10,6 +10,7 @@ two lists, so an allauth upgrade that adds or renames a URL fails there first.
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 from allauth import app_settings
@@ -27,12 +28,11 @@ def lazy_view(dotted: str, **flags: bool) -> Callable[..., HttpResponse]:
     """A view that imports `dotted` when it is first asked for. `flags` are the attributes
     the middleware reads before the view runs (`csrf_exempt`, `login_required`), which
     the real view carries and the wrapper must say for it."""
-    loaded: list[Callable[..., HttpResponse]] = []
 
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not loaded:
-            loaded.append(import_string(dotted))
-        return loaded[0](request, *args, **kwargs)
+        # The first call imports the module; later ones find it in sys.modules.
+        real: Callable[..., HttpResponse] = import_string(dotted)
+        return real(request, *args, **kwargs)
 
     view.__name__ = dotted.rsplit(".", 1)[1]
     view.__qualname__ = view.__name__
@@ -74,8 +74,6 @@ def _saml_patterns() -> list[URLPattern | URLResolver]:
 def _provider_patterns() -> list[URLPattern | URLResolver]:
     # As allauth orders them: OpenID Connect last, since its URLs match others' when its
     # prefix is blank.
-    from importlib import import_module
-
     classes = providers.registry.get_class_list()
     classes = [c for c in classes if c.id != OIDC] + [c for c in classes if c.id == OIDC]
     found: list[URLPattern | URLResolver] = []

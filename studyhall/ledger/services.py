@@ -185,11 +185,10 @@ def _check_amount(amount_cents: int) -> None:
 
 @dataclass
 class Deposit:
+    # The earning (its organization and amount are the transfer's).
     transfer: Transfer
-    organization: Organization
     tutor_id: int
     tutor_account_id: int
-    amount_cents: int
     # The tutor's earnings balance right after this deposit; None until `settle` adds it.
     tutor_balance_cents: int | None = None
 
@@ -199,9 +198,9 @@ class Deposit:
         to this tutor then waits for until the caller commits."""
         if self.tutor_balance_cents is None:
             updated = _update_returning(
-                organization=self.organization,
+                organization=self.transfer.organization,
                 tutor_id=self.tutor_id,
-                amount_cents=self.amount_cents,
+                amount_cents=self.transfer.amount_cents,
                 account_id=self.tutor_account_id,
             )
             if updated is None:
@@ -272,10 +271,8 @@ def deposit_earning(
     )
     deposit = Deposit(
         transfer=transfer,
-        organization=organization,
         tutor_id=tutor_id,
         tutor_account_id=tutor_account_id,
-        amount_cents=amount_cents,
         tutor_balance_cents=balance,
     )
     if settle:

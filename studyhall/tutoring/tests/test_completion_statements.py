@@ -61,6 +61,20 @@ def default_program_id(cast: Cast) -> int:
     return Program.objects.get(organization=cast.org, is_default=True).pk
 
 
+def _captured_completion(cast: Cast, session: Session, **extra: Any) -> list[dict[str, Any]]:
+    """The statements of the tutor's completion of `session` (30 minutes, time confirmed)."""
+    with CaptureQueriesContext(connection) as ctx:
+        complete_session(
+            session_id=session.pk,
+            actor=cast.tutor,
+            minutes=30,
+            recap=f.GOOD_RECAP,
+            confirm_time=True,
+            **extra,
+        )
+    return ctx.captured_queries
+
+
 def _kinds(captured: list[dict[str, Any]]) -> Counter[str]:
     """Statements by kind; SQLite's log shows BEGIN and COMMIT, PostgreSQL's does not."""
     kinds: Counter[str] = Counter()
@@ -78,18 +92,10 @@ def test_one_completion_is_one_transaction_of_few_statements(
     cast: Cast, mode: str, with_program: bool
 ) -> None:
     session = _ready(cast, mode, with_program=with_program)
-    with CaptureQueriesContext(connection) as ctx:
-        complete_session(
-            session_id=session.pk,
-            actor=cast.tutor,
-            minutes=30,
-            recap=f.GOOD_RECAP,
-            idempotency_key="key-1",
-            confirm_time=True,
-        )
-    kinds = _kinds(ctx.captured_queries)
+    captured = _captured_completion(cast, session, idempotency_key="key-1")
+    kinds = _kinds(captured)
     expected = IN_TRANSACTION[mode] + (0 if with_program else BOOKED_BEFORE_PROGRAMS)
-    assert kinds["statement"] == expected, [q["sql"] for q in ctx.captured_queries]
+    assert kinds["statement"] == expected, [q["sql"] for q in captured]
     assert kinds["savepoint"] == 0
     if connection.vendor == "sqlite":
         assert kinds["commit"] == 1
@@ -129,18 +135,9 @@ def test_the_api_answers_a_completion_from_what_it_wrote(cast: Cast, mode: str) 
 def test_the_tutors_balance_is_the_last_statement_before_the_commit(cast: Cast, mode: str) -> None:
     """Every completion of one tutor waits on that tutor's account row: it is locked by the
     transaction's last statement, so it stays locked only for that statement and the commit."""
-    session = _ready(cast, mode)
-    with CaptureQueriesContext(connection) as ctx:
-        complete_session(
-            session_id=session.pk,
-            actor=cast.tutor,
-            minutes=30,
-            recap=f.GOOD_RECAP,
-            confirm_time=True,
-        )
     statements = [
         q["sql"].lstrip()
-        for q in ctx.captured_queries
+        for q in _captured_completion(cast, _ready(cast, mode))
         if not q["sql"].lstrip().upper().startswith(("BEGIN", "COMMIT"))
     ]
     touching_accounts = [i for i, sql in enumerate(statements) if '"ledger_account"' in sql]

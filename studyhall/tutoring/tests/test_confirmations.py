@@ -11,6 +11,7 @@ from django.core import mail
 
 from conftest import Cast
 from studyhall.core.errors import Conflict, Forbidden, InvalidInput
+from studyhall.ledger.integrity import ledger_breaches
 from studyhall.ledger.models import Account, AccountKind, Payout
 from studyhall.ledger.payouts import build_batch
 from studyhall.notifications.models import Notification
@@ -83,6 +84,25 @@ def test_completion_holds_the_earning_and_asks_each_student(asking: Cast) -> Non
         assert Notification.objects.get(user=student, kind="confirmation").title == title
     subjects = [m.subject for m in mail.outbox]
     assert subjects.count("Did your CHEM 110 session happen as logged?") == 2
+
+
+def test_a_later_completion_holds_exactly_its_own_earning(asking: Cast) -> None:
+    """Once the tutor's account exists, the deposit adds to the tutor's balance late in the
+    transaction: the earning still ends up held, to the cent, and every kept balance still
+    equals its entries."""
+    completed(asking)
+    second = completed(asking, minutes=40)
+    assert balances(asking) == (0, 2500)
+    assert EarningHold.objects.get(session=second).state == HoldState.PENDING
+    assert ledger_breaches() == []
+    assert hold_breaches() == []
+
+
+def test_without_the_policy_a_later_earning_is_paid_at_once(cast: Cast) -> None:
+    completed(cast)
+    completed(cast, minutes=40)
+    assert balances(cast) == (2500, 0)
+    assert ledger_breaches() == []
 
 
 def test_without_the_policy_the_earning_is_paid_at_once(cast: Cast) -> None:
