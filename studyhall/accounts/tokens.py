@@ -16,7 +16,7 @@ from studyhall.accounts import throttle
 from studyhall.accounts.models import ApiToken, TokenScope, User
 from studyhall.core import audit
 from studyhall.core.errors import DomainError, InvalidInput, NotFound
-from studyhall.core.queries import one_or_none
+from studyhall.core.queries import KeyedRead
 
 TOKEN_PREFIX = "sh_"
 # Writing last_used_at on every request would make every API read a write.
@@ -142,11 +142,18 @@ def revoke_token(*, actor: User, token_id: int) -> ApiToken:
     return row
 
 
+# Every API request reads its token: compiled once.
+_BY_DIGEST = KeyedRead(
+    lambda digest: ApiToken.objects.select_related("user").filter(digest=digest),
+    placeholder="digest-placeholder",
+)
+
+
 def token_for(token: str) -> ApiToken:
     """The live token row for a bearer token, or TokenRefused saying why it is not."""
     row = None
     if token.startswith(TOKEN_PREFIX) and len(token) <= 128:
-        row = one_or_none(ApiToken.objects.select_related("user").filter(digest=_digest(token)))
+        row = _BY_DIGEST.one(_digest(token))
     if row is None or not row.user.is_active:
         raise TokenRefused(
             "That API token is not valid (unknown, or its user is inactive); "

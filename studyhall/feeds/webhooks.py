@@ -30,6 +30,7 @@ from studyhall.accounts.models import User
 from studyhall.core import audit
 from studyhall.core.errors import InvalidInput, NotFound
 from studyhall.core.models import AuditEntry
+from studyhall.core.queries import INT_KEY, KeyedRead
 from studyhall.feeds import signing
 from studyhall.feeds.models import (
     EventType,
@@ -104,6 +105,16 @@ def payload_for(entry: AuditEntry, event_type: str) -> dict[str, Any]:
     }
 
 
+# An organization's active endpoints, compiled once: every completion reads them. By id (the
+# model's ordering would join the organization for its name; one is given).
+_ACTIVE_ENDPOINTS = KeyedRead(
+    lambda organization_id: WebhookEndpoint.objects.filter(
+        organization_id=organization_id, is_active=True
+    ).order_by("pk"),
+    placeholder=INT_KEY,
+)
+
+
 def on_audit_entry(entry: AuditEntry) -> list[WebhookMessage]:
     """Called for each new audit entry, inside the transaction that wrote it. An action no
     integrator hears of costs no query; one they may hear of costs one (the organization's
@@ -113,12 +124,7 @@ def on_audit_entry(entry: AuditEntry) -> list[WebhookMessage]:
     types = event_types_for(entry)
     if not types:
         return []
-    # By id (the model's ordering would join the organization for its name; one is given).
-    endpoints = list(
-        WebhookEndpoint.objects.filter(
-            organization_id=entry.organization_id, is_active=True
-        ).order_by("pk")
-    )
+    endpoints = _ACTIVE_ENDPOINTS.all(entry.organization_id)
     wanted = [(t, e) for t in types for e in endpoints if t in e.event_types]
     if not wanted or (entry.action == "session.accepted" and not session_is_scheduled(entry)):
         return []

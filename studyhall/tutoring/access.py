@@ -10,30 +10,54 @@ from django.db.models import QuerySet
 
 from studyhall.accounts.models import User
 from studyhall.core.errors import Forbidden, NotFound
-from studyhall.core.queries import one_or_none
+from studyhall.core.queries import INT_KEY, KeyedRead, one_or_none
 from studyhall.orgs.models import Role
 from studyhall.orgs.selectors import roles_of
 from studyhall.tutoring.models import Session
 
 
-def _find(session_id: object, queryset: QuerySet[Session] | None = None) -> Session:
+def session_read(queryset: QuerySet[Session] | None = None) -> KeyedRead[Session]:
+    """A read of one session by id (with its organization, course and tutor) compiled once:
+    for the hot paths, built at import time from a queryset without prefetches."""
+    base = Session.objects.all() if queryset is None else queryset
+    return KeyedRead(
+        lambda pk: base.select_related("organization", "course", "tutor").filter(pk=pk),
+        placeholder=INT_KEY,
+    )
+
+
+BY_ID = session_read()
+
+
+def _find(
+    session_id: object,
+    queryset: QuerySet[Session] | None = None,
+    read: KeyedRead[Session] | None = None,
+) -> Session:
     if isinstance(session_id, bool) or not isinstance(session_id, int) or session_id <= 0:
         raise NotFound("There is no such session.")
-    qs = queryset if queryset is not None else Session.objects.all()
-    session = one_or_none(
-        qs.select_related("organization", "course", "tutor").filter(pk=session_id)
-    )
+    if queryset is not None:
+        session = one_or_none(
+            queryset.select_related("organization", "course", "tutor").filter(pk=session_id)
+        )
+    else:
+        session = (read or BY_ID).one(session_id)
     if session is None:
         raise NotFound("There is no such session.")
     return session
 
 
 def access_session(
-    actor: User, session_id: object, *, queryset: QuerySet[Session] | None = None
+    actor: User,
+    session_id: object,
+    *,
+    queryset: QuerySet[Session] | None = None,
+    read: KeyedRead[Session] | None = None,
 ) -> Session:
     """The session, if the actor may see it: its tutor, a participant, an admin of its
-    organization, or a support agent."""
-    session = _find(session_id, queryset)
+    organization, or a support agent. Read with `queryset` (evaluated here), or `read` (a
+    compiled `session_read`), or plainly."""
+    session = _find(session_id, queryset, read)
     if actor.is_support_agent or session.tutor_id == actor.pk:
         return session
     roles = roles_of(actor, session.organization_id)
