@@ -1,0 +1,119 @@
+"""The ASGI handler runs each request's sync code on one thread, kept for later requests:
+the same thread opens and finishes a request (where the database connection is handed back),
+requests at once get threads of their own, and a thread still busy is not handed out."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+from django.core.signals import request_finished, request_started
+
+from config.asgi import OneHopASGIHandler, RequestThread
+
+PATH = "/api/v1/openapi.json"
+
+
+def _scope(path: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+async def _get(handler: OneHopASGIHandler, path: str = PATH) -> int:
+    """One request through the handler; its status."""
+    sent: list[dict[str, Any]] = []
+    body_given = False
+    never = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal body_given
+        if not body_given:
+            body_given = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await never.wait()  # the client stays until the response is sent
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await handler(_scope(path), receive, send)
+    return int(next(m["status"] for m in sent if m["type"] == "http.response.start"))
+
+
+@pytest.fixture
+def threads_seen() -> Any:
+    seen: dict[str, list[int]] = {"started": [], "finished": []}
+
+    def started(**kwargs: Any) -> None:
+        seen["started"].append(threading.get_ident())
+
+    def finished(**kwargs: Any) -> None:
+        seen["finished"].append(threading.get_ident())
+
+    request_started.connect(started, dispatch_uid="test-threads-started")
+    request_finished.connect(finished, dispatch_uid="test-threads-finished")
+    yield seen
+    request_started.disconnect(dispatch_uid="test-threads-started")
+    request_finished.disconnect(dispatch_uid="test-threads-finished")
+
+
+def test_one_request_after_another_runs_on_one_kept_thread(threads_seen: Any) -> None:
+    handler = OneHopASGIHandler()
+
+    async def three() -> list[int]:
+        return [await _get(handler) for _ in range(3)]
+
+    assert asyncio.run(three()) == [200, 200, 200]
+    assert len(set(threads_seen["started"])) == 1
+    assert threads_seen["finished"] == threads_seen["started"]
+    assert threading.get_ident() not in threads_seen["started"]
+    assert len(handler._idle_threads) == 1
+
+
+def test_requests_at_once_each_get_a_thread_of_their_own(threads_seen: Any) -> None:
+    handler = OneHopASGIHandler()
+    # Each request waits, on its thread, until all three have started: on one shared thread
+    # they could not, and the barrier would break.
+    barrier = threading.Barrier(3, timeout=10)
+
+    def wait_for_the_others(**kwargs: Any) -> None:
+        barrier.wait()
+
+    request_started.connect(wait_for_the_others, dispatch_uid="test-threads-barrier")
+    try:
+
+        async def at_once() -> list[int]:
+            return list(await asyncio.gather(*(_get(handler) for _ in range(3))))
+
+        assert asyncio.run(at_once()) == [200, 200, 200]
+    finally:
+        request_started.disconnect(dispatch_uid="test-threads-barrier")
+    assert len(set(threads_seen["started"])) == 3
+    assert sorted(threads_seen["finished"]) == sorted(threads_seen["started"])
+    assert len(handler._idle_threads) == 3
+
+
+def test_a_thread_still_running_something_is_not_idle() -> None:
+    thread = RequestThread()
+    assert thread.idle
+    release = threading.Event()
+    running = thread.submit(release.wait, 10)
+    assert not thread.idle
+    release.set()
+    assert running.result(timeout=10) is True
+    assert thread.idle
+    thread.shutdown()
