@@ -13,9 +13,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
-# Per process. Four web workers, the task worker and the scheduler at 10 each hold at most 60
-# of PostgreSQL's default 100 connections.
-DEFAULT_POOL_SIZE = 10
+# Per process, and so also how many of a web worker's requests work at once: about two per
+# core. More only lets more requests into Python than the cores can run, and they wait their
+# turn for the interpreter at every statement, which spreads their times (README,
+# Database connections). Four web workers, the task worker and the scheduler hold at most 24.
+DEFAULT_POOL_SIZE = 4
 DEFAULT_POOL_TIMEOUT = 5.0
 # How much longer a Redis read may take than channels-redis' own blocking wait.
 REDIS_READ_MARGIN_SECONDS = 10.0

@@ -20,18 +20,18 @@ def test_postgres_gets_a_bounded_pool_and_no_persistent_connections(
     assert config["CONN_MAX_AGE"] == 0
     assert config["DISABLE_SERVER_SIDE_CURSORS"] is False
     assert config["OPTIONS"] == {
-        "pool": {"min_size": 1, "max_size": 10, "timeout": 5.0, "max_idle": 300.0}
+        "pool": {"min_size": 1, "max_size": 4, "timeout": 5.0, "max_idle": 300.0}
     }
 
 
 def test_pool_size_timeout_and_pgbouncer_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("STUDYHALL_DB_POOL_SIZE", "4")
+    monkeypatch.setenv("STUDYHALL_DB_POOL_SIZE", "12")
     monkeypatch.setenv("STUDYHALL_DB_POOL_TIMEOUT", "1.5")
     monkeypatch.setenv("STUDYHALL_DB_BEHIND_PGBOUNCER", "1")
     config = database_config(URL, "unused.sqlite3")
-    assert config["OPTIONS"]["pool"]["max_size"] == 4
+    assert config["OPTIONS"]["pool"]["max_size"] == 12
     assert config["OPTIONS"]["pool"]["timeout"] == 1.5
     assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
 
