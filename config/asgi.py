@@ -1,5 +1,7 @@
 """ASGI entry point: Django for HTTP, Channels for WebSockets, in one uvicorn process."""
 
+import asyncio
+import contextlib
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -7,7 +9,11 @@ from typing import Any, TypeVar
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse
+from django.urls import set_script_prefix
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -34,15 +40,19 @@ class RequestThread(ThreadPoolExecutor):
 
 
 class OneHopASGIHandler(ASGIHandler):
-    """Django's ASGI handler, with the middleware chain and the view run synchronously, as
-    one call on the request's thread.
+    """Django's ASGI handler, with everything sync about a request run as one call on the
+    request's thread.
 
-    Django's own handler builds the chain in async mode: our sync-only middleware and the
-    sync views then cost a hop from the event loop to a thread, back, and out again for every
-    request (and an async-capable middleware's hooks run through a thread each). Every view
-    here is sync, so the whole request goes to its thread once. The thread is the one Django
-    already gives each request (`ThreadSensitiveContext`), the one that closes the response
-    and hands the database connection back to the pool (docs/adr/0010).
+    Django's own handler builds the middleware chain in async mode, so our sync-only
+    middleware and sync views cost hops between the event loop and a thread; and around the
+    view it hops to the thread twice more, to send `request_started` and, once the response
+    is out, to close it. Every view here is sync, so a request goes to its thread once: the
+    started signal, the request, the chain and the view, and for a response already in memory
+    its close (which sends `request_finished` and hands the database connection back to the
+    pool) before its bytes are sent. A streaming response (an export, a static file) is sent
+    as Django sends it — stopped if the client leaves — and closed on the same thread after.
+    The thread is the request's own (`ThreadSensitiveContext`), so the connection the view
+    used is the one handed back (docs/adr/0010).
 
     That thread is not started for the request and joined after it, as Django's handler
     does: a request takes an idle one (a single-thread executor that outlived its last
@@ -73,8 +83,49 @@ class OneHopASGIHandler(ASGIHandler):
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 
-    async def get_response_async(self, request: Any) -> Any:
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            set_script_prefix(get_script_prefix(scope))
+            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+            if response.streaming:
+                await self._stream(response, receive, send)
+            else:
+                await self.send_response(response, send)
+        finally:
+            body_file.close()
+
+    def _respond(self, scope: Any, body_file: Any) -> Any:
+        """On the request's thread: the response, closed unless it streams."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__  # type: ignore[attr-defined]
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        assert response is not None  # create_request gives a request or a response
+        if not response.streaming:
+            response.close()
+        return response
+
+    async def _stream(self, response: Any, receive: Any, send: Any) -> None:
+        """Send a streaming response until it ends or the client leaves, then close it on
+        the request's thread."""
+        sending = asyncio.create_task(self.send_response(response, send))
+        listening = asyncio.create_task(self.listen_for_disconnect(receive))
+        try:
+            await asyncio.wait([sending, listening], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sending, listening):
+                if not task.done():
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, RequestAborted):
+                    await task
+            await sync_to_async(response.close, thread_sensitive=True)()
 
 
 # Django must be set up before anything imports models (the WebSocket routes do).

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.signals import request_finished, request_started
+from django.http import StreamingHttpResponse
 
 from config.asgi import OneHopASGIHandler, RequestThread
 
@@ -33,25 +34,51 @@ def _scope(path: str) -> dict[str, Any]:
     }
 
 
-async def _get(handler: OneHopASGIHandler, path: str = PATH) -> int:
-    """One request through the handler; its status."""
+async def _exchange(
+    handler: OneHopASGIHandler, path: str = PATH, *, leave: asyncio.Event | None = None
+) -> list[dict[str, Any]]:
+    """One request through the handler; the messages it sent. The client leaves when `leave`
+    is set (else it stays until the response is sent)."""
     sent: list[dict[str, Any]] = []
     body_given = False
-    never = asyncio.Event()
+    gone = leave or asyncio.Event()
 
     async def receive() -> dict[str, Any]:
         nonlocal body_given
         if not body_given:
             body_given = True
             return {"type": "http.request", "body": b"", "more_body": False}
-        await never.wait()  # the client stays until the response is sent
+        await gone.wait()
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
     await handler(_scope(path), receive, send)
+    return sent
+
+
+async def _get(handler: OneHopASGIHandler, path: str = PATH) -> int:
+    sent = await _exchange(handler, path)
     return int(next(m["status"] for m in sent if m["type"] == "http.response.start"))
+
+
+class Streaming(OneHopASGIHandler):
+    """Answers every request with a stream: two parts, then (with `hang`) nothing more."""
+
+    def __init__(self, *, hang: asyncio.Event | None = None) -> None:
+        super().__init__()
+        self.hang = hang
+
+    def get_response(self, request: Any) -> Any:
+        async def parts() -> Any:
+            yield b"first,"
+            if self.hang is not None:
+                self.hang.set()
+                await asyncio.Event().wait()
+            yield b"second"
+
+        return StreamingHttpResponse(parts())
 
 
 @pytest.fixture
@@ -117,3 +144,46 @@ def test_a_thread_still_running_something_is_not_idle() -> None:
     assert running.result(timeout=10) is True
     assert thread.idle
     thread.shutdown()
+
+
+def test_a_response_in_memory_is_closed_on_its_thread_before_it_is_sent(
+    threads_seen: Any,
+) -> None:
+    order: list[str] = []
+
+    def finished(**kwargs: Any) -> None:
+        order.append("finished")
+
+    request_finished.connect(finished, dispatch_uid="test-threads-order")
+    try:
+        sent = asyncio.run(_exchange(OneHopASGIHandler()))
+    finally:
+        request_finished.disconnect(dispatch_uid="test-threads-order")
+    order += [m["type"] for m in sent]
+    assert order[:2] == ["finished", "http.response.start"]
+    assert sent[0]["status"] == 200 and sent[-1]["more_body"] is False
+    assert threads_seen["finished"] == threads_seen["started"]
+
+
+def test_a_stream_is_sent_whole_then_closed_on_the_requests_thread(threads_seen: Any) -> None:
+    sent = asyncio.run(_exchange(Streaming()))
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert body == b"first,second"
+    assert sent[-1] == {"type": "http.response.body"}
+    assert len(threads_seen["finished"]) == 1
+    assert threads_seen["finished"] == threads_seen["started"]
+
+
+def test_a_stream_stops_when_the_client_leaves_and_is_still_closed(threads_seen: Any) -> None:
+    async def leave_midway() -> list[dict[str, Any]]:
+        hang, leave = asyncio.Event(), asyncio.Event()
+        exchange = asyncio.create_task(_exchange(Streaming(hang=hang), leave=leave))
+        await hang.wait()
+        leave.set()
+        return await asyncio.wait_for(exchange, timeout=10)
+
+    sent = asyncio.run(leave_midway())
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert body == b"first,"
+    assert threads_seen["finished"] == threads_seen["started"]
+    assert len(threads_seen["finished"]) == 1
