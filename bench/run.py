@@ -31,7 +31,7 @@ DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:543
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "10"))
+POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "4"))
 LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "8"))
 RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "20000"))
 # Each pgbench client commits this many completions per repetition, each of its own session.
@@ -63,7 +63,6 @@ import django  # noqa: E402
 
 django.setup()
 
-import httpx  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -312,9 +311,7 @@ def completions(ctx: Context) -> list[Row]:
     rows["completions/s over HTTP at 20 clients"].note = f"{statements} statements each"
     for rep in range(REPS):
 
-        def complete(
-            http: httpx.Client, n: int, ready: list[int] = ctx.ready
-        ) -> httpx.Response | None:
+        def complete(http: load.Http, n: int, ready: list[int] = ctx.ready) -> load.Reply | None:
             if not ready:
                 return None
             return http.post(
@@ -391,8 +388,8 @@ def console_lists(ctx: Context) -> list[Row]:
                 cookie = {"Cookie": f"sessionid={ctx.cookies['console-' + size]}"}
 
                 def get(
-                    http: httpx.Client, n: int, url: str = url, cookie: dict[str, str] = cookie
-                ) -> httpx.Response:
+                    http: load.Http, n: int, url: str = url, cookie: dict[str, str] = cookie
+                ) -> load.Reply:
                     return http.get(url, headers=cookie)
 
                 result = load.run(ctx.base, get, clients=1, total=LIST_REQUESTS)
@@ -431,7 +428,7 @@ def errors_at_50(ctx: Context) -> list[Row]:
     row = Row("errors (5xx or no answer) at 50 clients", [])
     for _ in range(REPS):
 
-        def mixed(http: httpx.Client, n: int) -> httpx.Response:
+        def mixed(http: load.Http, n: int) -> load.Reply:
             if n % 2:
                 return http.get("/api/v1/me/balance", headers=bearer(ctx, "small"))
             return http.get("/sessions/", headers={"Cookie": f"sessionid={ctx.cookies['small']}"})
@@ -463,7 +460,7 @@ def worker_rss(ctx: Context) -> list[Row]:
             ("/sessions/", "small"),
         ]
 
-        def mixed(http: httpx.Client, n: int) -> httpx.Response:
+        def mixed(http: load.Http, n: int) -> load.Reply:
             path, who = paths[n % len(paths)]
             if n % step == 0:
                 samples.append(rss(pid))
@@ -677,7 +674,7 @@ def prepare() -> dict[str, Any]:
     psql(f"CREATE DATABASE {db_name()}")
     call_command("migrate", interactive=False, verbosity=0)
     started = time.monotonic()
-    data = seed.seed(completable=int(os.environ.get("BENCH_COMPLETABLE", "20000")))
+    data = seed.seed(completable=int(os.environ.get("BENCH_COMPLETABLE", "30000")))
     data["console"] = seed.seed_console()
     print(f"   seeded {data['sessions']:,} sessions in {time.monotonic() - started:.0f} s")
     psql("VACUUM ANALYZE", db=db_name())
