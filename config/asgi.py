@@ -119,12 +119,13 @@ class OneHopASGIHandler(ASGIHandler):
         listening = asyncio.create_task(self.listen_for_disconnect(receive))
         try:
             await asyncio.wait([sending, listening], return_when=asyncio.FIRST_COMPLETED)
-        finally:
             for task in (sending, listening):
                 if not task.done():
                     task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, RequestAborted):
                     await task
+        finally:
+            # Even when the stream failed: closing hands the connection back to the pool.
             await sync_to_async(response.close, thread_sensitive=True)()
 
 

@@ -64,11 +64,13 @@ async def _get(handler: OneHopASGIHandler, path: str = PATH) -> int:
 
 
 class Streaming(OneHopASGIHandler):
-    """Answers every request with a stream: two parts, then (with `hang`) nothing more."""
+    """Answers every request with a stream: two parts, then (with `hang`) nothing more, or
+    (with `fail`) an error after the first."""
 
-    def __init__(self, *, hang: asyncio.Event | None = None) -> None:
+    def __init__(self, *, hang: asyncio.Event | None = None, fail: bool = False) -> None:
         super().__init__()
         self.hang = hang
+        self.fail = fail
 
     def get_response(self, request: Any) -> Any:
         async def parts() -> Any:
@@ -76,6 +78,8 @@ class Streaming(OneHopASGIHandler):
             if self.hang is not None:
                 self.hang.set()
                 await asyncio.Event().wait()
+            if self.fail:
+                raise RuntimeError("the stream broke")
             yield b"second"
 
         return StreamingHttpResponse(parts())
@@ -187,3 +191,10 @@ def test_a_stream_stops_when_the_client_leaves_and_is_still_closed(threads_seen:
     assert body == b"first,"
     assert threads_seen["finished"] == threads_seen["started"]
     assert len(threads_seen["finished"]) == 1
+
+
+def test_a_stream_that_breaks_is_still_closed_on_its_thread(threads_seen: Any) -> None:
+    with pytest.raises(RuntimeError, match="the stream broke"):
+        asyncio.run(_exchange(Streaming(fail=True)))
+    assert len(threads_seen["finished"]) == 1
+    assert threads_seen["finished"] == threads_seen["started"]
