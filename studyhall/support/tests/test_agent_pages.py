@@ -363,9 +363,12 @@ def test_the_page_asks_for_its_header_when_the_conversation_changes(
         '<div id="conversation-header" aria-live="polite" aria-atomic="true"\n'
         f'       hx-get="/support/inbox/{conversation.pk}/?part=header"\n'
         f'       hx-trigger="support:changed[detail.conversation=={conversation.pk}] from:body" '
-        'hx-swap="innerHTML">'
+        'hx-swap="innerHTML"\n'
+        '       hx-sync="this:queue first">'
     ) in page
     assert '<span id="conversation-assignee">Unassigned.</span>' in page
+    # The agent's own actions take turns with that refresh, so neither loses its answer.
+    assert page.count('hx-sync="#conversation-header:queue last"') == 2  # assign, close
 
 
 def test_another_agents_assignment_shows_in_the_header(
