@@ -9,17 +9,21 @@ UV_VERSION := 0.13.9
 export UV_PYTHON := python3
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: bench run test venv lint format typecheck test-fast demo-reset chromium identity-providers screenshots clean
+.PHONY: bench run test venv redis lint format typecheck test-fast demo-reset chromium identity-providers screenshots clean
 
 $(UV):
 	python3 -m venv $(BOOTSTRAP)
 	$(BOOTSTRAP)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 # Installs exactly what uv.lock pins; a no-op in well under a second when nothing changed.
+# Bytecode is written ahead, for the packages and the project: where PYTHONDONTWRITEBYTECODE
+# is set, every process (each server the tests start, each management command) would compile
+# Django and the app again, over a second of CPU each time.
 venv: $(UV)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
+	$(PY) -m compileall -q -j 0 config studyhall tests bench scripts manage.py >/dev/null
 
-run: venv
+run: venv redis
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
 	PORT=$(PORT) scripts/serve.sh
@@ -29,6 +33,11 @@ demo-reset: venv
 	rm -f var/studyhall.sqlite3 var/studyhall.sqlite3-wal var/studyhall.sqlite3-shm
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+
+# Redis carries the real-time messages between the HTTP and WebSocket servers (scripts/serve.sh
+# and the browser tests start a private one on loopback).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -52,7 +61,7 @@ format: venv
 typecheck: venv
 	$(VENV)/bin/mypy config studyhall tests
 
-test: venv chromium identity-providers lint typecheck
+test: venv redis chromium identity-providers lint typecheck
 	scripts/test.sh
 
 # The benchmark (not part of `make test`): seeds its own PostgreSQL database, runs the

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from studyhall.testing import servers
+
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("BENCH_CRASH_ROUNDS", "12"))
 COMPLETIONS = int(os.environ.get("BENCH_CRASH_COMPLETIONS", "600"))
@@ -44,7 +46,7 @@ class Outcome:
 
 
 class Processes:
-    """uvicorn (several workers), the task worker and the scheduler, each in its own process
+    """gunicorn (several workers), the task worker and the scheduler, each in its own process
     group so that one killpg takes down a server and all of its worker processes at once."""
 
     def __init__(self, *, port: int, env: Mapping[str, str], workers: int, log: Path) -> None:
@@ -53,10 +55,9 @@ class Processes:
 
     def commands(self) -> list[list[str]]:
         py = sys.executable
+        web = servers.gunicorn_command(workers=self.workers)
         return [
-            [py, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port",
-             str(self.port), "--lifespan", "off", "--no-access-log", "--workers",
-             str(self.workers)],
+            [part.format(port=self.port, python=py) for part in web],
             [py, "manage.py", "db_worker", "--queue-name", "default", "--interval", "0.2"],
             [py, "manage.py", "run_scheduler", "--interval", "2"],
         ]  # fmt: skip

@@ -236,3 +236,9 @@ def http_base_url(name: str) -> str:
             f"{name}={raw!r} is not an http(s) address; use e.g. http://127.0.0.1:12111."
         )
     return raw.rstrip("/")
+
+
+def websocket_sources(port: int) -> list[str]:
+    """The Content-Security-Policy sources for WebSockets on their own port of the page's host
+    (any host: the page may be reached as localhost, 127.0.0.1 or a name), or none for 0."""
+    return [f"ws://*:{port}", f"wss://*:{port}"] if port else []

@@ -20,6 +20,7 @@ from config.env import (
     http_base_url,
     ice_servers,
     stripe_secret,
+    websocket_sources,
 )
 
 # Django's generic classes can be subscripted at run time too (admin.ModelAdmin[Course]).
@@ -108,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "studyhall.ledger.context_processors.header",
+                "studyhall.core.context_processors.websocket",
             ],
         },
     }
@@ -233,6 +235,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Where browsers open their WebSockets (/ws/). Unset (0): the page's own origin, as behind a
+# proxy that routes /ws/ to the ASGI server (README, Production). A port: the same host on that
+# port, where `make run` serves WebSockets with uvicorn beside gunicorn (docs/adr/0010).
+STUDYHALL_WEBSOCKET_PORT = env_int("STUDYHALL_WEBSOCKET_PORT", 0, minimum=0, maximum=65535)
+
 # Scripts only from our own static files, or inline with this response's nonce
 # (`<script nonce="{{ CSP_NONCE }}">`). No 'unsafe-eval': htmx runs with allowEval off, so no
 # trigger filter, `js:` value or hx-on attribute is ever evaluated (the chat's polling is
@@ -244,8 +251,9 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF, NONCE],
         "style-src": [SELF, UNSAFE_INLINE],
         "img-src": [SELF, "data:"],
-        # WebSockets to the same host ('self' covers ws:/wss: of the page's own origin).
-        "connect-src": [SELF],
+        # WebSockets to the same host ('self' covers ws:/wss: of the page's own origin), or to
+        # the WebSocket server's own port when it has one (below).
+        "connect-src": [SELF, *websocket_sources(STUDYHALL_WEBSOCKET_PORT)],
         "font-src": [SELF],
         "media-src": [SELF, "blob:"],
         "object-src": [NONE],

@@ -28,6 +28,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
+from studyhall.testing.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 # Its own database number, so parallel runs on one machine do not flush each other's.
@@ -84,12 +86,6 @@ def _redis_or_skip() -> redis.Redis:
             pytest.fail(f"{message}, and STUDYHALL_REQUIRE_REDIS=1 requires it.")
         pytest.skip(f"{message}; set STUDYHALL_REQUIRE_REDIS=1 to make this a failure.")
     return client
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -161,7 +157,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     servers: list[Server] = []
     try:
         for name in ("one", "two"):
-            port = _free_port()
+            port = free_port()
             log = workdir / f"server-{name}.log"
             with log.open("wb") as out:
                 process = subprocess.Popen(

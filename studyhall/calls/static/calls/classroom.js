@@ -219,12 +219,18 @@ function toggle(kind) {
 
 // -- The WebSocket -------------------------------------------------------------------------
 
+// The page's own host, on the WebSocket server's port when it has one of its own (base.html).
+function socketHost() {
+  const port = document.querySelector('meta[name="studyhall-socket-port"]');
+  return port ? `${location.hostname}:${port.content}` : location.host;
+}
+
 function connect() {
   if (state.finished) return;
   clearTimeout(state.reconnectTimer);
   state.reconnectTimer = null;
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const url = `${scheme}//${location.host}${config.socketPath}?peer=${encodeURIComponent(state.peerId)}`;
+  const url = `${scheme}//${socketHost()}${config.socketPath}?peer=${encodeURIComponent(state.peerId)}`;
   const socket = new WebSocket(url);
   state.socket = socket;
   socket.addEventListener("message", (event) => {

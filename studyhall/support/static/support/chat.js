@@ -241,6 +241,7 @@
   }
   document.addEventListener("htmx:afterSettle", followStatus);
 
+
   function showAgentDot() {
     var badge = document.getElementById("support-chat-unread");
     if (badge) badge.hidden = false;
@@ -249,12 +250,18 @@
 
   // -- The socket ---------------------------------------------------------------------------------
 
+  // The page's own host, on the WebSocket server's port when it has one of its own (base.html).
+  function socketHost() {
+    var port = document.querySelector('meta[name="studyhall-socket-port"]');
+    return port ? location.hostname + ":" + port.content : location.host;
+  }
+
   function connect() {
     clearTimeout(state.reconnect);
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket;
     try {
-      socket = new WebSocket(scheme + location.host + root.getAttribute("data-socket-path"));
+      socket = new WebSocket(scheme + socketHost() + root.getAttribute("data-socket-path"));
     } catch (error) {
       retry();
       return;
