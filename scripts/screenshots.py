@@ -7,56 +7,37 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import django
 from playwright.sync_api import Page, sync_playwright
 
-from studyhall.testing.browser import CHROMIUM, CHROMIUM_FLAGS
+from studyhall.testing import servers
+from studyhall.testing.browser import CHROMIUM, CHROMIUM_FLAGS, close_browser
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img"
 
 
-def serve(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+@contextmanager
+def serve(workdir: Path) -> Iterator[str]:
+    """The demo, served as `make run` serves it (gunicorn, uvicorn for /ws/, Redis)."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env["DATABASE_URL"] = f"sqlite://{workdir / 'shots.sqlite3'}"
     manage = [sys.executable, str(ROOT / "manage.py")]
     for command in (["migrate", "--noinput"], ["seed_demo"]):
         subprocess.run([*manage, *command], env=env, cwd=ROOT, check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    # A busy machine can take a while to start uvicorn: wait up to a minute.
-    for _ in range(600):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return server, f"http://127.0.0.1:{port}"
+    with (
+        servers.redis(logdir=workdir) as redis_url,
+        servers.site(env={**env, "REDIS_URL": redis_url}, logdir=workdir) as site,
+    ):
+        yield site.base
 
 
 def sign_in(browser: Any, base: str, email: str, *, width: int = 1100) -> Page:
@@ -166,19 +147,17 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     OUT.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        server, base = serve(Path(tmp))
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-                tutor_shots(browser, base)
-                student_shots(browser, base)
-                support_shots(browser, base)
-                console_shots(browser, base, Path(tmp))
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve(Path(tmp)) as base,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        tutor_shots(browser, base)
+        student_shots(browser, base)
+        support_shots(browser, base)
+        console_shots(browser, base, Path(tmp))
+        close_browser(browser)
 
 
 if __name__ == "__main__":

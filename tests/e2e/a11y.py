@@ -17,6 +17,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from playwright.sync_api import ViewportSize
 
+from studyhall.testing.browser import close_context
 from studyhall.testing.second_factor import pass_second_factor
 from studyhall.tutoring.management.commands.seed_demo import DEMO_TOTP_SECRET
 
@@ -285,7 +286,7 @@ def sweep(
                 sign_in(page, base, email)
             outcomes[role] = sweep_role(page, base, role, ids, found)
         finally:
-            context.close()
+            close_context(context)
     found.write(name, {"routes": outcomes})
     return found, outcomes
 

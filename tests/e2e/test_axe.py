@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, expect
 
+from studyhall.testing.browser import close_context
 from tests.e2e.a11y import DESKTOP, ROLES, UNDER_WAY, Findings, sign_in
 from tests.e2e.conftest import run_in_demo
 
@@ -78,7 +79,7 @@ def test_axe_finds_nothing_serious_in_the_states_a_crawl_misses(
         page.get_by_role("button", name="Send to Support").click()
         page.wait_for_load_state()
     finally:
-        context.close()
+        close_context(context)
 
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
@@ -99,7 +100,7 @@ def test_axe_finds_nothing_serious_in_the_states_a_crawl_misses(
         expect(mark_all).to_have_count(0)
         found.check_both_widths(page, role="student", state="notifications all read")
     finally:
-        context.close()
+        close_context(context)
 
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
@@ -111,7 +112,7 @@ def test_axe_finds_nothing_serious_in_the_states_a_crawl_misses(
             page.goto(f"{base}/console/{org}/{path}")
             found.check_both_widths(page, role="org admin", state=f"empty list ({path})")
     finally:
-        context.close()
+        close_context(context)
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -124,7 +125,7 @@ def test_axe_finds_nothing_serious_in_the_states_a_crawl_misses(
         page.locator('a[href*="/support/late-log/"]').first.click()
         found.check_both_widths(page, role="support agent", state="a late-log request")
     finally:
-        context.close()
+        close_context(context)
 
     written = found.write("states")
     assert not found.failing(), f"{len(found.failing())} failing (full results: {written}):\n" + (

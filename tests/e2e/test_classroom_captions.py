@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from studyhall.testing.browser import close_context
 from tests.e2e.a11y import DESKTOP, UNDER_WAY, sign_in
 from tests.e2e.conftest import run_in_demo
 
@@ -150,8 +151,8 @@ def pair(browser: Browser, demo_server: str) -> Iterator[tuple[Page, Page]]:
     try:
         yield tutor.pages[0], student.pages[0]
     finally:
-        tutor.close()
-        student.close()
+        close_context(tutor)
+        close_context(student)
 
 
 def _same_load(page: Page) -> bool:
@@ -224,6 +225,8 @@ def test_captions_chat_and_leaving_reach_the_other_person_live(
     _announced(tutor, f"{STUDENT_NAME} left the call.")
     expect(status).to_contain_text("Nobody else is here yet.")
     assert _same_load(tutor)
+    # Maya's page, once the server has let her go, is the session's own.
+    expect(student).to_have_url(under_way.removesuffix("classroom/"))
 
 
 def test_a_recognizer_that_fails_says_why_and_the_chat_goes_on(
@@ -248,4 +251,4 @@ def test_a_recognizer_that_fails_says_why_and_the_chat_goes_on(
         expect(page.locator("#chat-log")).to_contain_text("Captions are off here; I will type.")
         assert _same_load(page)
     finally:
-        context.close()
+        close_context(context)

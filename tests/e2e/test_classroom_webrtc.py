@@ -27,7 +27,13 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
+from studyhall.testing.browser import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    WEBRTC_FLAGS,
+    close_browser,
+    close_context,
+)
 
 # Logged lines only show when a test fails: then the browsers' console helps.
 log = logging.getLogger(__name__)
@@ -48,11 +54,6 @@ pytestmark = [
     ),
 ]
 
-WEBRTC_FLAGS = [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-]
 PASSWORD = "studyhall-demo"
 TUTOR, STUDENT = "tutor@demo.test", "student@demo.test"
 TUTOR_NAME, STUDENT_NAME = "Jordan Rivera", "Maya Chen"
@@ -103,8 +104,10 @@ def webrtc_browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, *WEBRTC_FLAGS]
         )
-        yield browser
-        browser.close()
+        try:
+            yield browser
+        finally:
+            close_browser(browser)
 
 
 @pytest.fixture
@@ -127,7 +130,7 @@ def people(webrtc_browser: Browser) -> Iterator[tuple[Page, Page]]:
         yield pages[0], pages[1]
     finally:
         for context in contexts:
-            context.close()
+            close_context(context)
 
 
 def sign_in(page: Page, base: str, email: str) -> None:

@@ -5,14 +5,13 @@ goes into the next payout; Support reads both sides and upholds the tutor's log.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from studyhall.testing.second_factor import pass_second_factor
 from studyhall.tutoring.management.commands.seed_demo import DEMO_TOTP_SECRET
-from tests.e2e.conftest import run_in_demo
+from tests.e2e.conftest import NewPage, run_in_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -48,27 +47,11 @@ def sign_in(page: Page, base: str, email: str, *, second_factor: bool = False) -
     expect(page).to_have_url(re.compile(r"/sessions/$"))
 
 
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
-
-
-def new_page(browser: Browser, contexts: list[BrowserContext]) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    contexts.append(context)
-    return context.new_page()
-
-
-def test_confirm_dispute_and_resolve(
-    demo_server: str, browser: Browser, contexts: list[BrowserContext]
-) -> None:
+def test_confirm_dispute_and_resolve(demo_server: str, new_page: NewPage) -> None:
     session_id = int(run_in_demo(COMPLETED_SESSION).splitlines()[-1])
     session_url = f"{demo_server}/sessions/{session_id}/"
 
-    maya = new_page(browser, contexts)
+    maya = new_page()
     sign_in(maya, demo_server, "student@demo.test")
     maya.goto(session_url)
     expect(maya.get_by_role("heading", name="Did this session happen as logged?")).to_be_visible()
@@ -78,7 +61,7 @@ def test_confirm_dispute_and_resolve(
     )
     expect(maya.locator("#my-confirmation")).to_have_text("Your answer: Confirmed.")
 
-    sam = new_page(browser, contexts)
+    sam = new_page()
     sign_in(sam, demo_server, "student2@demo.test")
     sam.goto(session_url)
     sam.get_by_text("No, something was different").click()
@@ -90,7 +73,7 @@ def test_confirm_dispute_and_resolve(
         "Your answer: Disputed — It was shorter by 20 min."
     )
 
-    tutor = new_page(browser, contexts)
+    tutor = new_page()
     sign_in(tutor, demo_server, "tutor@demo.test")
     tutor.goto(f"{demo_server}/earnings/transactions/")
     rows = tutor.locator("table.history tbody tr").filter(
@@ -104,7 +87,7 @@ def test_confirm_dispute_and_resolve(
     expect(release.locator('[data-label="Amount"]')).to_have_text("$10.00")
     expect(release.locator('[data-label="Payout"]')).to_contain_text("Next payout")
 
-    agent = new_page(browser, contexts)
+    agent = new_page()
     sign_in(agent, demo_server, "support@demo.test", second_factor=True)
     agent.goto(f"{demo_server}/support/disputes/")
     agent.locator(f'a[href="/support/disputes/{session_id}/"]').click()

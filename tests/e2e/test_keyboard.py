@@ -15,7 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from studyhall.testing.browser import CHROMIUM, CHROMIUM_FLAGS, WEBRTC_FLAGS
+from studyhall.testing.browser import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    WEBRTC_FLAGS,
+    close_browser,
+    close_context,
+)
 from studyhall.testing.second_factor import totp_code
 from studyhall.tutoring.management.commands.seed_demo import DEMO_TOTP_SECRET
 from tests.e2e.a11y import PASSWORD, UNDER_WAY
@@ -38,8 +44,10 @@ def media_browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, *WEBRTC_FLAGS]
         )
-        yield browser
-        browser.close()
+        try:
+            yield browser
+        finally:
+            close_browser(browser)
 
 
 @pytest.fixture
@@ -50,7 +58,7 @@ def keys(media_browser: Browser) -> Iterator[Page]:
     try:
         yield page
     finally:
-        context.close()
+        close_context(context)
 
 
 def _focused(target: Locator) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
 
+from studyhall.testing.browser import close_context
 from tests.e2e.a11y import ROLES, ROOT, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -107,6 +108,6 @@ def test_main_pages_reflow_at_320_px(demo_server: str, browser: Browser) -> None
                     page.screenshot(path=Path(folder, f"{name}.png"), full_page=True)
                 shots += 1
         finally:
-            context.close()
+            close_context(context)
     assert not wide, "\n".join(wide)
     assert shots == sum(len(pages) for pages in MAIN_PAGES.values())

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Page, ViewportSize, expect
+
+from tests.e2e.conftest import NewPage
 
 pytestmark = pytest.mark.e2e
 
@@ -22,9 +24,8 @@ def sign_in(page: Page, base: str, email: str) -> None:
 
 
 @pytest.fixture
-def phone(browser: Browser) -> Page:
-    context = browser.new_context(viewport=PHONE, device_scale_factor=3, is_mobile=True)
-    return context.new_page()
+def phone(new_page: NewPage) -> Page:
+    return new_page(viewport=PHONE, device_scale_factor=3, is_mobile=True)
 
 
 def wider_than_the_viewport(page: Page) -> list[str]:

@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import DEMO_ENV, ROOT, _free_port, run_in_demo
+from studyhall.testing import servers
+from studyhall.testing.browser import close_context
+from tests.e2e.conftest import DEMO_ENV, ROOT, run_in_demo
 
 IDP_DIR = Path(__file__).resolve().parent / "idp"
 STARTUP_SECONDS = 30
@@ -120,7 +122,7 @@ def saml_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("saml-idp")
     key, cert = _key_pair(directory, "idp")
     other_key, other_cert = _key_pair(directory, "impostor")
-    port = _free_port()
+    port = servers.free_port()
     config = directory / "config.json"
     config.write_text(
         json.dumps(
@@ -149,7 +151,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory, demo_server: str) ->
     if node is None or not (ROOT / "node_modules" / "oidc-provider").exists():
         pytest.fail("oidc-provider is missing; `make test` installs it (npm ci).")
     directory = tmp_path_factory.mktemp("oidc")
-    port = _free_port()
+    port = servers.free_port()
     config = directory / "config.json"
     config.write_text(
         json.dumps(
@@ -272,7 +274,7 @@ def test_saml_first_sign_in_links_the_roster_person_and_the_second_reuses_them(
         page = context.new_page()
         saml_sign_in(page, campus, "ana.ruiz@harbor.edu", "ana")
         expect(page).to_have_url(re.compile(r"/sessions/$"))
-        context.close()
+        close_context(context)
     # One person, the roster's, found by school ID; active now; their tutor role kept.
     [[_, email, name, school_id, status, roles]] = person("saml-harbor", "ana@harbor.edu", "harbor")
     assert (email, name, school_id, status, roles) == (
@@ -350,7 +352,7 @@ def test_oidc_first_sign_in_provisions_and_the_second_reuses(campus: str, browse
         page.locator('input[name="password"]').fill("anything")
         page.locator('button[type="submit"]').click()
         expect(page).to_have_url(re.compile(r"/sessions/$"))
-        context.close()
+        close_context(context)
     [[_, email, name, school_id, status, roles]] = person(
         "oidc-bayview", "pairwise-7f3a9c", "bayview"
     )

@@ -6,13 +6,13 @@ agent approves it from the inbox, and the tutor sees it completed and paid."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from studyhall.testing.second_factor import pass_second_factor
 from studyhall.tutoring.management.commands.seed_demo import DEMO_TOTP_SECRET
+from tests.e2e.conftest import NewPage
 
 pytestmark = pytest.mark.e2e
 
@@ -34,24 +34,8 @@ def sign_in(page: Page, base: str, email: str) -> None:
     expect(page).to_have_url(re.compile(r"/sessions/$"))
 
 
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
-
-
-def new_page(browser: Browser, contexts: list[BrowserContext], **options: object) -> Page:
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})  # type: ignore[arg-type]
-    contexts.append(context)
-    return context.new_page()
-
-
-def test_a_user_chats_with_support_live(
-    demo_server: str, browser: Browser, contexts: list[BrowserContext]
-) -> None:
-    maya = new_page(browser, contexts)
+def test_a_user_chats_with_support_live(demo_server: str, new_page: NewPage) -> None:
+    maya = new_page()
     sign_in(maya, demo_server, "student@demo.test")
     expect(maya.locator("#support-chat")).to_have_attribute("data-live", "true")
     # Anything that survives on `window` proves the page never reloaded.
@@ -74,7 +58,7 @@ def test_a_user_chats_with_support_live(
     expect(log).to_contain_text("My CHEM 110 session from Monday is not in my list.")
     expect(box).to_have_value("")
 
-    agent = new_page(browser, contexts)
+    agent = new_page()
     sign_in(agent, demo_server, "support@demo.test")
     agent.goto(f"{demo_server}/support/inbox/")
     conversations = agent.locator("#conversations")
@@ -111,12 +95,8 @@ def test_a_user_chats_with_support_live(
     assert maya.evaluate("window.__sameDocument") is True
 
 
-def test_the_chat_works_on_a_phone(
-    demo_server: str, browser: Browser, contexts: list[BrowserContext]
-) -> None:
-    phone = new_page(
-        browser, contexts, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
+def test_the_chat_works_on_a_phone(demo_server: str, new_page: NewPage) -> None:
+    phone = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     sign_in(phone, demo_server, "student2@demo.test")
     expect(phone.locator("#support-chat")).to_have_attribute("data-live", "true")
     bubble = phone.get_by_role("button", name=re.compile("Chat with Support"))
@@ -135,10 +115,8 @@ def test_the_chat_works_on_a_phone(
     expect(panel).to_be_hidden()
 
 
-def test_the_tutor_asks_support_to_log_a_late_session(
-    demo_server: str, browser: Browser, contexts: list[BrowserContext]
-) -> None:
-    tutor = new_page(browser, contexts)
+def test_the_tutor_asks_support_to_log_a_late_session(demo_server: str, new_page: NewPage) -> None:
+    tutor = new_page()
     sign_in(tutor, demo_server, "tutor@demo.test")
     needs = tutor.locator("#needs-completion")
     expect(needs).to_contain_text(re.compile(r"Logging closed \d+ hours ago"))
@@ -155,7 +133,7 @@ def test_the_tutor_asks_support_to_log_a_late_session(
     session_url = session_link.get_attribute("href")
     assert session_url
 
-    agent = new_page(browser, contexts)
+    agent = new_page()
     sign_in(agent, demo_server, "support@demo.test")
     agent.goto(f"{demo_server}/support/inbox/")
     requests = agent.locator("#late-log-requests")
@@ -177,10 +155,8 @@ def test_the_tutor_asks_support_to_log_a_late_session(
     expect(history).to_contain_text("Completed the session on the tutor's behalf")
 
 
-def test_without_a_socket_the_chat_polls(
-    demo_server: str, browser: Browser, contexts: list[BrowserContext]
-) -> None:
-    sam = new_page(browser, contexts)
+def test_without_a_socket_the_chat_polls(demo_server: str, new_page: NewPage) -> None:
+    sam = new_page()
     # Every socket is refused, as behind a proxy that does not pass WebSockets.
     sam.route_web_socket(re.compile(r".*/ws/support/chat/"), lambda socket: socket.close())
     sign_in(sam, demo_server, "student2@demo.test")
@@ -194,7 +170,7 @@ def test_without_a_socket_the_chat_polls(
     expect(log).to_contain_text("My socket is blocked.")
     expect(sam.locator("#support-chat")).to_have_attribute("data-live", "false")
 
-    agent = new_page(browser, contexts)
+    agent = new_page()
     sign_in(agent, demo_server, "support@demo.test")
     agent.goto(f"{demo_server}/support/inbox/")
     agent.locator("#conversations").get_by_role("link", name="Sam Lee").click()

@@ -6,36 +6,21 @@ conversation's header following each step without a reload."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import expect
 
 from studyhall.testing.second_factor import pass_second_factor
 from studyhall.tutoring.management.commands.seed_demo import DEMO_TOTP_SECRET
-from tests.e2e.conftest import run_in_demo
+from tests.e2e.conftest import NewPage, run_in_demo
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
-
-
-def new_page(browser: Browser, contexts: list[BrowserContext]) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    contexts.append(context)
-    return context.new_page()
-
-
 def test_a_visitor_reaches_support_and_an_agent_answers(
-    demo_server: str, browser: Browser, contexts: list[BrowserContext]
+    demo_server: str, new_page: NewPage
 ) -> None:
-    visitor = new_page(browser, contexts)
+    visitor = new_page()
     visitor.goto(f"{demo_server}/accounts/login/")
     visitor.evaluate("window.__sameDocument = true")
     bubble = visitor.get_by_role("button", name="Contact Support")
@@ -70,7 +55,7 @@ def test_a_visitor_reaches_support_and_an_agent_answers(
     expect(bubble).to_be_focused()
     assert visitor.evaluate("window.__sameDocument") is True
 
-    agent = new_page(browser, contexts)
+    agent = new_page()
     agent.goto(f"{demo_server}/accounts/login/")
     agent.fill('input[name="login"]', "support@demo.test")
     agent.fill('input[name="password"]', "studyhall-demo")

@@ -7,6 +7,8 @@ import io
 import pytest
 from django.core.management import call_command
 
+from studyhall.accounts.models import User
+from studyhall.tutoring.management.commands.seed_demo import DEMO_PASSWORD, PEOPLE
 from studyhall.tutoring.models import Completion
 
 
@@ -21,3 +23,16 @@ def test_the_seeded_demo_passes_the_ledger_check() -> None:
     out = io.StringIO()
     call_command("check_ledger", stdout=out)
     assert out.getvalue().startswith("Ledger OK:")
+
+
+@pytest.mark.django_db
+def test_every_demo_person_signs_in_with_the_demo_password() -> None:
+    call_command("seed_demo", stdout=io.StringIO())
+    people = User.objects.filter(email__in=[email for email, *_ in PEOPLE])
+    assert people.count() == len(PEOPLE) == 5
+    # The one password is hashed once for everyone.
+    assert len({person.password for person in people}) == 1
+    for person in people:
+        assert person.has_usable_password()
+        assert person.check_password(DEMO_PASSWORD)
+        assert not person.check_password(DEMO_PASSWORD + "x")

@@ -13,6 +13,7 @@ from unittest import mock
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import override_settings
@@ -122,15 +123,16 @@ class Command(BaseCommand):
             },
         )
         people: dict[str, User] = {}
+        # One hash for the one demo password: each costs a third of a second by design, and
+        # the browser tests load the demo once per test file.
+        password = make_password(DEMO_PASSWORD)
         for email, name, roles, agent in PEOPLE:
-            user = User.objects.filter(email=email).first() or User.objects.create_user(
-                email=email, password=DEMO_PASSWORD
-            )
+            user = User.objects.filter(email=email).first() or User.objects.create_user(email=email)
             user.name = name
             user.time_zone = "America/New_York"
             user.is_support_agent = agent
             user.is_staff = agent
-            user.set_password(DEMO_PASSWORD)
+            user.password = password
             user.save()
             # Admins and agents sign in with a second factor: the demo's is a known TOTP
             # secret (the README tells it), so anyone trying the demo can add it to an app.
