@@ -6,9 +6,11 @@ conversation's header following each step without a reload."""
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Route, expect
 
 from studyhall.testing.second_factor import pass_second_factor
 from studyhall.tutoring.management.commands.seed_demo import DEMO_TOTP_SECRET
@@ -89,7 +91,23 @@ def test_a_visitor_reaches_support_and_an_agent_answers(
     )
     assert queued == "1"
 
-    agent.get_by_role("button", name="Close conversation").click()
+    # The header refreshes itself when the conversation changes, on the agent's own close too.
+    # The first of those refreshes is held on its way: the agent reopens meanwhile, and her
+    # action goes at once instead of waiting behind it (the refresh is older than its answer).
+    held: list[Route] = []
+
+    def hold_first_refresh(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    def is_refresh(url: str) -> bool:
+        return url.endswith("?part=header")
+
+    agent.route(is_refresh, hold_first_refresh)
+    with agent.expect_request(lambda request: is_refresh(request.url)):
+        agent.get_by_role("button", name="Close conversation").click()
     expect(header.locator("#conversation-status")).to_have_text("Closed")
     expect(agent.locator("#conversation-announce")).to_have_text(
         "The conversation is closed. The user's next message starts a new one."
@@ -99,5 +117,9 @@ def test_a_visitor_reaches_support_and_an_agent_answers(
     agent.get_by_role("button", name="Reopen conversation").click()
     expect(header.locator("#conversation-status")).to_have_text("Open")
     expect(reply).to_be_visible()
+    assert len(held) == 1
+    with suppress(PlaywrightError):  # the page has abandoned it
+        held[0].continue_()
+    agent.unroute(is_refresh)
     assert agent.evaluate("window.__sameDocument") is True
     assert re.search(r"/support/inbox/\d+/$", agent.url)

@@ -241,6 +241,35 @@
   }
   document.addEventListener("htmx:afterSettle", followStatus);
 
+  // The header refreshes itself when the conversation changes (another agent's action, or the
+  // echo of this agent's own). The agent's actions (assign, close, reopen) answer with the
+  // header too, and they go at once: a refresh still on its way is abandoned (the action's
+  // answer is newer), and a change that arrives while an action is on its way is refreshed
+  // once the action has answered. An action never waits behind a refresh: the refresh's answer
+  // replaces the action forms, and htmx drops a waiting request whose form has gone.
+  var actions = { pending: 0, refresh: null };
+  function headerOf(el) {
+    return el instanceof Element && el.id === "conversation-header" ? el : null;
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.target;
+    if (!(form instanceof Element) || !form.closest("#conversation-actions")) return;
+    var header = document.getElementById("conversation-header");
+    actions.pending += 1;
+    event.detail.xhr.addEventListener("loadend", function () {
+      actions.pending -= 1;
+      if (actions.pending || !actions.refresh) return;
+      var refresh = actions.refresh;
+      actions.refresh = null;
+      refresh(true);
+    });
+    if (header) header.dispatchEvent(new CustomEvent("htmx:abort", { bubbles: true, detail: {} }));
+  });
+  document.addEventListener("htmx:confirm", function (event) {
+    if (!headerOf(event.target) || !actions.pending) return;
+    event.preventDefault();
+    actions.refresh = event.detail.issueRequest;
+  });
 
   function showAgentDot() {
     var badge = document.getElementById("support-chat-unread");
