@@ -112,7 +112,11 @@ def gunicorn_command(*, workers: int = 1, threads: int | None = None) -> list[st
     """gunicorn with the project's settings (config/gunicorn.py), as the README runs it."""
     command = ["{python}", "-m", "gunicorn", "-c", "config/gunicorn.py"]
     command += ["--bind", "127.0.0.1:{port}", "--workers", str(workers)]
-    return command + (["--threads", str(threads)] if threads else [])
+    if not threads:
+        return command
+    # Other threads than the pool's: the connections a worker holds follow them as they would
+    # in config/gunicorn.py, which sizes both from the pool.
+    return [*command, "--threads", str(threads), "--worker-connections", str(2 * threads)]
 
 
 def redis_command() -> list[str]:

@@ -75,7 +75,7 @@ def test_gunicorn_runs_one_thread_per_pooled_connection() -> None:
     code = (
         "import runpy, json; c = runpy.run_path('config/gunicorn.py'); "
         "print(json.dumps({k: c[k] for k in ('wsgi_app', 'worker_class', 'threads', "
-        "'control_socket_disable')}))"
+        "'worker_connections', 'control_socket_disable')}))"
     )
     env = {k: v for k, v in os.environ.items() if k != "STUDYHALL_DB_POOL_SIZE"}
     for pool, threads in ((None, 4), ("6", 6)):
@@ -87,5 +87,7 @@ def test_gunicorn_runs_one_thread_per_pooled_connection() -> None:
             "wsgi_app": "config.wsgi:application",
             "worker_class": "gthread",
             "threads": threads,
+            # Half in keep-alive, half being answered: the rest wait for a worker with room.
+            "worker_connections": 2 * threads,
             "control_socket_disable": True,
         }
